@@ -1,0 +1,59 @@
+#include "harness/progress.h"
+
+#include <cstdio>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/clock.h"
+
+namespace cacheon::harness {
+
+Progress::Progress(bool interactive, bool quiet) : interactive_(interactive), quiet_(quiet) {}
+
+bool Progress::stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
+
+void Progress::phase(const std::string& name, int total) {
+  finish_phase();
+  phase_ = name;
+  total_ = total;
+  last_printed_ = -1;
+  start_ns_ = mono_ns();
+  step(0);
+}
+
+void Progress::step(int done, const std::string& note) {
+  if (quiet_) return;
+  double secs = (mono_ns() - start_ns_) / 1e9;
+  if (interactive_) {
+    const int width = 30;
+    int filled = total_ > 0 ? done * width / total_ : width;
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r\033[K%-14s [%s] %d/%d %.1fs %s", phase_.c_str(), bar.c_str(), done,
+                 total_, secs, note.c_str());
+    std::fflush(stderr);
+    bar_open_ = true;
+    return;
+  }
+  // Plain mode: one line per completed step (runs are short sequences), none for step 0.
+  if (done == 0 || done == last_printed_) return;
+  last_printed_ = done;
+  std::fprintf(stderr, "%s %d/%d (%.1fs)%s%s\n", phase_.c_str(), done, total_, secs,
+               note.empty() ? "" : " ", note.c_str());
+}
+
+void Progress::message(const std::string& line) {
+  if (quiet_) return;
+  if (bar_open_) std::fprintf(stderr, "\r\033[K");
+  std::fprintf(stderr, "%s\n", line.c_str());
+  bar_open_ = false;
+}
+
+void Progress::finish_phase() {
+  if (quiet_) return;
+  if (interactive_ && bar_open_) std::fprintf(stderr, "\n");
+  bar_open_ = false;
+}
+
+}  // namespace cacheon::harness
