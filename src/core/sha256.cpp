@@ -40,7 +40,9 @@ int hex_value(char c) {
 }  // namespace
 
 Result<std::string> hex_decode(std::string_view hex) {
-  if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
+  size_t prefix = 0;
+  if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) prefix = 2;
+  hex.remove_prefix(prefix);
   if (hex.size() % 2 != 0) {
     return Error{"bad_hex", "hex string has an odd number of digits (" +
                                 std::to_string(hex.size()) + ")"};
@@ -52,7 +54,7 @@ Result<std::string> hex_decode(std::string_view hex) {
     int lo = hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       size_t bad = hi < 0 ? i : i + 1;
-      return Error{"bad_hex", "not a hex digit at position " + std::to_string(bad)};
+      return Error{"bad_hex", "not a hex digit at position " + std::to_string(prefix + bad)};
     }
     out.push_back(static_cast<char>((hi << 4) | lo));
   }

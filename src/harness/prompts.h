@@ -40,7 +40,7 @@ struct PromptSpec {
   int scored = 10;
   int input_tokens = 6000;       // target prompt size, the cap trim_prompts enforces
   int output_tokens = 512;       // max_tokens of each request
-  double chars_per_token = 4.0;  // initial passage length estimate, before trimming
+  double chars_per_token = 4.6;  // initial passage length estimate, before trimming
 };
 
 struct Prompt {

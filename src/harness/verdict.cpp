@@ -208,7 +208,9 @@ NoiseEstimate estimate_noise(const ScoringPolicy& policy, Run b, Run b2) {
   n.measured = !spreads.empty();
   n.median_spread = median(spreads);
   n.max_spread = max_of(spreads);
-  n.noise_floor = percentile(spreads, 90);
+  // B vs B' shows one server's run-to-run spread; C vs B carries the candidate's spread too,
+  // which the bracket cannot see, hence the factor 2. Under kMinNoiseFloor no claim is made.
+  n.noise_floor = std::max(kMinNoiseFloor, kNoiseFactor * percentile(spreads, 90));
   return n;
 }
 

@@ -16,8 +16,9 @@
 // Noise (two baseline runs B and B'): per prompt relative spread |x - y| / ((x + y) / 2) of the
 // policy's metric: e2e -> time to the last common token (k = min of the two token counts);
 // ttft-tps -> 0.5 * spread(ttft) + 0.5 * spread(decode TPS), i.e. in score units. noise_floor =
-// the 90th percentile (linear interpolation) of the per-prompt spreads: conservative, since the
-// score is a median over prompts. The score is outside_noise only if score > noise_floor; with one
+// max(kMinNoiseFloor, kNoiseFactor * the 90th percentile (linear interpolation) of the per-prompt
+// spreads): the bracket measures the baseline's spread only, the candidate has its own, and no
+// difference under 1% is ever claimed. The score is outside_noise only if score > noise_floor; with one
 // baseline run the confidence is unmeasured.
 #pragma once
 #include <nlohmann/json.hpp>
@@ -80,6 +81,9 @@ bool is_request_error(std::string_view code);
 // The code's template with {prompt} and {detail} replaced; an unknown code renders as
 // "<code>: {detail}".
 std::string render_reason(std::string_view code, int prompt, std::string_view detail);
+
+inline constexpr double kNoiseFactor = 2.0;
+inline constexpr double kMinNoiseFloor = 0.01;
 
 struct PromptSpread {
   int prompt_index = -1;

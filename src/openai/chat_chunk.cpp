@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <simdjson.h>
 
@@ -249,36 +250,43 @@ struct ChunkParser::Impl {
     dom::object root;
     if (doc.get(root)) return Error{kMalformed, "payload is not a JSON object"};
 
-    // An error object wins over everything else: {"error":{...}} or vLLM's {"object":"error"}.
-    dom::element err;
-    if (root["error"].get(err) == simdjson::SUCCESS && !err.is_null()) {
-      return Error{"stream_error_object", error_message_of(err)};
+    // One pass over the top-level keys; an error object then wins over everything else:
+    // {"error":{...}} (OpenAI) or {"object":"error",...} (vLLM).
+    std::optional<dom::element> id, model, choices, usage, err;
+    bool flat_error = false;
+    for (dom::key_value_pair kv : root) {
+      if (kv.key == "id") {
+        id = kv.value;
+      } else if (kv.key == "model") {
+        model = kv.value;
+      } else if (kv.key == "choices") {
+        choices = kv.value;
+      } else if (kv.key == "usage") {
+        usage = kv.value;
+      } else if (kv.key == "error") {
+        if (!kv.value.is_null()) err = kv.value;
+      } else if (kv.key == "object") {
+        std::string_view obj;
+        flat_error = kv.value.get(obj) == simdjson::SUCCESS && obj == "error";
+      }
     }
-    std::string_view obj;
-    if (root["object"].get(obj) == simdjson::SUCCESS && obj == "error") {
-      return Error{"stream_error_object", error_message_of(doc)};
-    }
+    if (err) return Error{"stream_error_object", error_message_of(*err)};
+    if (flat_error) return Error{"stream_error_object", error_message_of(doc)};
 
     Walker w;
     ChatChunk out;
-    bool ok = true;
-    for (dom::key_value_pair kv : root) {
-      if (kv.key == "id") {
-        ok = w.opt_string(kv.value, "id", out.id, nullptr);
-      } else if (kv.key == "model") {
-        ok = w.opt_string(kv.value, "model", out.model, nullptr);
-      } else if (kv.key == "choices") {
-        dom::array choices;
-        if (kv.value.get(choices)) {
-          ok = w.fail("choices", "expected an array");
-        } else if (dom::element first; choices.at(0).get(first) == simdjson::SUCCESS) {
-          ok = w.choice(first, completion, out);
-        }
-      } else if (kv.key == "usage") {
-        ok = w.usage(kv.value, out);
+    bool ok = (!id || w.opt_string(*id, "id", out.id, nullptr)) &&
+              (!model || w.opt_string(*model, "model", out.model, nullptr)) &&
+              (!usage || w.usage(*usage, out));
+    if (ok && choices) {
+      dom::array arr;
+      if (choices->get(arr)) {
+        ok = w.fail("choices", "expected an array");
+      } else if (dom::element first; arr.at(0).get(first) == simdjson::SUCCESS) {
+        ok = w.choice(first, completion, out);
       }
-      if (!ok) return Error{kMalformed, std::move(w.err)};
     }
+    if (!ok) return Error{kMalformed, std::move(w.err)};
     return out;
   }
 };
