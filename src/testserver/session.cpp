@@ -304,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
       pending_tokens_ = n_;
       const int64_t now = mono_ns();
       res_->send(200, "application/json", std::move(body));
-      record_write(0, 0, now);
+      record_write(0, 0, now, mono_ns());
       finish_truth();
     });
   }
@@ -321,13 +321,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (t.event_deadline_ns.size() >= kMaxTruthEvents) return;
     t.event_deadline_ns.push_back(plan_.stream ? deadline_of(ev) : timer_deadline_nonstream());
     t.event_write_ns.push_back(-1);
+    t.event_handed_ns.push_back(-1);
     t.event_written_ns.push_back(-1);
     t.event_tokens.push_back(int32_t(plan_.stream ? pending_tokens_ : n_));
   }
 
   int64_t timer_deadline_nonstream() const { return plan_.t0 + ttft_ns_ + (n_ - 1) * itl_ns_; }
 
-  // Hands `out` (events first..last) over, then records the time taken just before.
+  // Hands `out` (events first..last) over; records the time taken just before and just after
+  // the hand-over call.
   void write_events(std::string out, int64_t first, int64_t last) {
     const int64_t now = mono_ns();
     emit(std::move(out), [self = shared_from_this(), first, last](bool ok) {
@@ -337,14 +339,15 @@ class Session : public std::enable_shared_from_this<Session> {
       auto& w = self->truth_->truth.event_written_ns;
       for (int64_t e = first; e <= last && size_t(e) < w.size(); ++e) w[size_t(e)] = done;
     });
-    record_write(first, last, now);
+    record_write(first, last, now, mono_ns());
   }
 
-  void record_write(int64_t first, int64_t last, int64_t now) {
+  void record_write(int64_t first, int64_t last, int64_t now, int64_t handed) {
     std::lock_guard lock(truth_->mu);
     auto& t = truth_->truth;
     for (int64_t e = first; e <= last && size_t(e) < t.event_write_ns.size(); ++e) {
       t.event_write_ns[size_t(e)] = now;
+      t.event_handed_ns[size_t(e)] = handed;
       t.token_write_ns.insert(t.token_write_ns.end(), size_t(t.event_tokens[size_t(e)]), now);
     }
   }

@@ -42,9 +42,14 @@ struct StreamTruth {
   int64_t headers_write_ns = -1;  // response head handed over (stream; slow-headers: last byte)
   // Per token (index = position in the stream): write time of the event that carried it.
   std::vector<int64_t> token_write_ns;
-  // Per token-bearing event: schedule, hand-over time, and write completion (on_written).
+  // Per token-bearing event: its schedule; mono_ns() right before the bytes are handed to the
+  // connection (write_ns, the truth the harness is compared with); right after that call returned
+  // (handed_ns: core's server sends inline on the strand, so the bytes were in the peer's socket
+  // buffer by then; on a VM the loopback send alone takes 20-30 us); and the write completion
+  // callback (written_ns, later still: it runs after this event's handler finished).
   std::vector<int64_t> event_deadline_ns;
   std::vector<int64_t> event_write_ns;
+  std::vector<int64_t> event_handed_ns;
   std::vector<int64_t> event_written_ns;
   std::vector<int32_t> event_tokens;  // tokens carried by each event
   int64_t end_ns = -1;            // the response ended (finished, closed, or given up)
