@@ -217,7 +217,10 @@ int main(int argc, char** argv) {
       return kExitUsage;
     Progress progress(Progress::stderr_is_tty(), bench_o.quiet);
     BenchOutcome out = run_bench(cfg, progress);
-    emit(bench_o, out.report, out.summary);
+    if (out.exit_code == 3 && !bench_o.json_stdout)
+      fmt::print(stderr, "{}", out.summary);  // the server never served: one error line
+    else
+      emit(bench_o, out.report, out.summary);
     if (!write_report(bench_o.out, out.report)) return 3;
     return out.exit_code;
   }

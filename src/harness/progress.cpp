@@ -36,8 +36,11 @@ void Progress::step(int done, const std::string& note) {
     bar_open_ = true;
     return;
   }
-  // Plain mode: one line per completed step (runs are short sequences), none for step 0.
+  // Plain mode (logs, CI): a line at every 10% of the phase and at its end, none for step 0.
   if (done == 0 || done == last_printed_) return;
+  int tenth = total_ > 0 ? done * 10 / total_ : 10;
+  int last_tenth = total_ > 0 && last_printed_ > 0 ? last_printed_ * 10 / total_ : 0;
+  if (done != total_ && tenth == last_tenth) return;
   last_printed_ = done;
   std::fprintf(stderr, "%s %d/%d (%.1fs)%s%s\n", phase_.c_str(), done, total_, secs,
                note.empty() ? "" : " ", note.c_str());
