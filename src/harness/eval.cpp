@@ -210,6 +210,7 @@ EvalOutcome run_eval(const EvalConfig& cfg, Progress& progress) {
       in.baselines.push_back(view);
     std::string label = roles[i] == 'C' ? "C" : (b_seen++ == 0 ? "B" : "B'");
     RunMetrics m = run_metrics(runs[i].requests);
+    m.overhead.client_cpu_s = runs[i].client_cpu_ns / 1e9;
     json rj = run_to_json(runs[i], m);
     rj["label"] = label;
     rj["role"] = roles[i] == 'C' ? "candidate" : "baseline";
@@ -257,6 +258,7 @@ BenchOutcome run_bench(const BenchConfig& cfg, Progress& progress) {
   RunResult run = run_workload(cfg.server, specs, cfg.workload, ropt);
   progress.finish_phase();
   out.metrics = run_metrics(run.requests);
+  out.metrics.overhead.client_cpu_s = run.client_cpu_ns / 1e9;
   out.report["run"] = run_to_json(run, out.metrics);
   out.summary = run_summary_table(fmt::format("bench {} ({})", cfg.server.str(), run.workload),
                                   out.metrics, run.client_cpu_ns / 1e9);

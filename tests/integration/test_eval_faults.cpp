@@ -166,6 +166,27 @@ TEST(EvalIntegration, UnreachableCandidateAndBrokenBaselineAreNamed) {
   EXPECT_EQ(arena.exit_code, 3);
 }
 
+TEST(EvalIntegration, TeacherForcingWithoutWorkingScorerIsNeverAPass) {
+  Pair p = start_pair(base_script(), base_script());
+  EvalConfig cfg = small_config(p);
+  cfg.gates = *parse_gate_list("structural,first-mismatch,teacher-forcing");
+  Progress quiet(false, true);
+  auto none = run_eval(cfg, quiet);  // no scorer configured
+  EXPECT_EQ(none.verdict.reason_code, "scorer_unavailable");
+  EXPECT_FALSE(none.verdict.decided);
+  EXPECT_EQ(none.verdict.blame, Blame::arena);
+  EXPECT_EQ(none.exit_code, 3);
+
+  cfg.scorer = *Url::parse("http://127.0.0.1:1");  // configured but unreachable
+  auto dead = run_eval(cfg, quiet);
+  EXPECT_EQ(dead.verdict.reason_code, "scorer_unavailable");
+  EXPECT_FALSE(dead.verdict.passed);
+
+  cfg.scorer = url_of(*p.baseline);  // reachable, but not a scorer (404)
+  auto wrong = run_eval(cfg, quiet);
+  EXPECT_EQ(wrong.verdict.reason_code, "scorer_unavailable");
+}
+
 TEST_P(EvalFault, EndsInItsReasonCode) {
   const FaultCase& c = GetParam();
   Script bad = base_script();

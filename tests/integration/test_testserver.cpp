@@ -300,18 +300,19 @@ TEST(TestServer, StreamStructureAndTruthOnSchedule) {
   ASSERT_EQ(t.token_write_ns.size(), 20u);
   EXPECT_GE(t.headers_write_ns, t.request_read_ns);
   EXPECT_GT(t.request_read_ns, r.sent_ns - 1'000'000'000);
-  // Deadlines are absolute (t0 + ttft + j*itl, exactly); writes never early and, but for the
-  // odd scheduler hiccup of a shared machine, within 1 ms.
-  int within_1ms = 0;
+  // Deadlines are absolute (t0 + ttft + j*itl, exactly); writes are never early and typically
+  // within 1 ms (median: a loaded shared machine adds the odd multi-ms scheduler hiccup).
+  std::vector<int64_t> late;
   for (size_t j = 0; j < 20; ++j) {
     EXPECT_EQ(t.event_deadline_ns[j], t.request_read_ns + 30'000'000 + int64_t(j) * 5'000'000);
-    const int64_t late = t.event_write_ns[j] - t.event_deadline_ns[j];
-    EXPECT_GE(late, 0);
-    EXPECT_LE(late, 50'000'000) << "event " << j;
-    within_1ms += late <= 1'000'000;
-    EXPECT_GE(t.event_written_ns[j], t.event_write_ns[j]);
+    late.push_back(t.event_write_ns[j] - t.event_deadline_ns[j]);
+    EXPECT_GE(late.back(), 0);
+    EXPECT_LE(late.back(), 50'000'000) << "event " << j;
+    EXPECT_GE(t.event_handed_ns[j], t.event_write_ns[j]);
+    EXPECT_GE(t.event_written_ns[j], t.event_handed_ns[j]);
   }
-  EXPECT_GE(within_1ms, 16);
+  std::sort(late.begin(), late.end());
+  EXPECT_LE(late[10], 1'000'000);
   EXPECT_GE(r.first_byte_ns, t.headers_write_ns);  // the same clock on both sides
 }
 
