@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "core/strings.h"
 
 namespace cacheon {
 namespace asio = boost::asio;
@@ -23,20 +24,9 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using beast::error_code;
 
-static bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return v;
+    if (ascii_iequals(k, name)) return v;
   return {};
 }
 
@@ -176,13 +166,18 @@ class ConnectionImpl final : public HttpConnection {
     return std::static_pointer_cast<ConnectionImpl>(shared_from_this());
   }
 
-  void begin() {
+  // A fresh parser for a new response (or a retry), with the bounds applied.
+  void reset_parser() {
     parser_.emplace(this);
     parser_->eager(true);
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<size_t>(limits_.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(limits_.max_body_bytes);
     buf_.clear();
+  }
+
+  void begin() {
+    reset_parser();
     got_bytes_ = false;
     aborted_by_caller_ = false;
     if (sock_.is_open()) {
@@ -297,12 +292,7 @@ class ConnectionImpl final : public HttpConnection {
       retried_ = true;
       close_socket();
       reused_ = false;
-      parser_.emplace(this);
-      parser_->eager(true);
-      parser_->header_limit(static_cast<std::uint32_t>(
-          std::min<size_t>(limits_.max_header_bytes, UINT32_MAX)));
-      parser_->body_limit(limits_.max_body_bytes);
-      buf_.clear();
+      reset_parser();
       return connect();
     }
     if (ec == asio::error::eof && parser_->is_header_done() && !parser_->is_done()) {

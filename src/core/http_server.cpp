@@ -17,26 +17,17 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include "core/strings.h"
+
 namespace cacheon {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-static bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return v;
+    if (ascii_iequals(k, name)) return v;
   return {};
 }
 

@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
                  "/health (and the API) answer 503 for this long after start")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--spin", s.spin,
-               "busy-wait the last 60 us before each write (only while active streams <= "
-               "threads) for sub-10-us timing at low concurrency");
+               "busy-wait the last 150 us before each write (only while active streams <= "
+               "threads): writes within a few us of their deadline at low concurrency");
 
   std::string footer = "\nFaults (--fault NAME; 'fault point' = --fault-at x output tokens):\n";
   for (const auto& f : cacheon::testserver::all_faults()) {

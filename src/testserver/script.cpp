@@ -128,7 +128,9 @@ Status validate(const Script& s) {
   if (s.tokens_per_chunk < 1) return bad("chunk must be at least 1");
   if (s.diverge_at < -1) return bad("diverge-at must be -1 (never) or a token position");
   if (!(s.diverge_gap >= 0 && std::isfinite(s.diverge_gap))) return bad("diverge-gap must be >= 0");
-  if (!(s.fault_at_fraction >= 0 && s.fault_at_fraction <= 1)) return bad("fault-at must be in [0, 1]");
+  if (!(s.fault_at_fraction >= 0 && s.fault_at_fraction <= 1)) {
+    return bad("fault-at must be in [0, 1]");
+  }
   if (s.max_model_len < 1) return bad("max-model-len must be at least 1");
   if (s.startup_delay_ms < 0) return bad("startup-delay-ms must be >= 0");
   if (auto f = parse_fault(s.fault); !f) return bad(f.error().message);

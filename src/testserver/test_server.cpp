@@ -103,8 +103,9 @@ void TestServer::Impl::tokenize(const HttpRequest& req, ResponseStream& res) {
     return send_error(res, 400, "request body is not a JSON object");
   }
   if (auto it = body.find("model"); it != body.end() && it->is_string() && *it != s.model) {
-    return send_error(res, 404, fmt::format("The model `{}` does not exist.", it->get<std::string>()),
-                      "model", "model_not_found");
+    const std::string name = it->get<std::string>();
+    return send_error(res, 404, fmt::format("The model `{}` does not exist.", name), "model",
+                      "model_not_found");
   }
   std::vector<int32_t> ids;
   if (auto it = body.find("prompt"); it != body.end()) {
@@ -182,8 +183,9 @@ Status TestServer::start() {
                                                            std::shared_ptr<ResponseStream> res) {
     im.handle(std::move(req), std::move(res));
   });
-  // Threads inherit the creator's timer slack: 1 ns instead of the default 50 us keeps timer
-  // wake-ups on time. Restored for the calling thread afterwards.
+  // Threads inherit the creator's timer slack: 1 ns instead of the default 50 us for any wait
+  // with a timeout (asio's timerfd has no slack, its epoll fallback does). Restored for the
+  // calling thread afterwards.
   const int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
   Status s = im.http->start();

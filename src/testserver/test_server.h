@@ -6,9 +6,14 @@
 // go out at t0; the content event j (k = tokens_per_chunk tokens each) is written at the absolute
 // deadline t0 + ttft + j*k*itl on a steady_timer (expires_at; never accumulated relative sleeps),
 // so lateness never compounds. Non-stream answers go out at t0 + ttft + (n-1)*itl. The event-loop
-// threads run with 1 ns timer slack. With Script::spin the timer fires kSpinNs early and the
-// thread busy-waits to the deadline, but only while active streams <= threads (so 1024 streams
-// never burn a core).
+// threads get 1 ns timer slack. A timer wake-up is typically 40-90 us late on a VM (the platform,
+// not the loop); with Script::spin the timer fires kSpinNs early and the thread busy-waits to the
+// deadline (writes land ~2 us after it), but only while active streams <= threads, so 1024
+// streams never burn a core.
+//
+// Non-stream requests honour http-500, usage-lie, wrong-top1, logprob-count (one entry missing),
+// malformed-json (body cut in half), invalid-utf8, disconnect and stall; the other faults are
+// stream-only.
 //
 // Truth. For calibration every request records its t0 and, per token-bearing event, the deadline,
 // the mono_ns() taken right before the bytes are handed to the connection (the write is issued
@@ -75,7 +80,7 @@ class TestServer {
   std::vector<Truth> truths() const;
   void clear_truths();
 
-  // Requests answered on /v1/chat/completions, any status.
+  // Requests to /v1/chat/completions after startup, any status.
   uint64_t chat_requests() const;
 
  private:
