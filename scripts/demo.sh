@@ -17,22 +17,23 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start_server() {  # name, args... -> prints the URL
-  local name="$1"; shift
+start_server() {  # VAR NAME ARGS...: starts a server and sets VAR to its URL. No command
+  local var="$1" name="$2"    # substitution: a subshell would hide the pid from the cleanup trap.
+  shift 2
   "$BIN/cacheon-testserver" --port 0 "$@" >"$OUT/$name.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 200); do
     grep -q "listening on" "$OUT/$name.log" 2>/dev/null && break
     sleep 0.05
   done
-  sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$OUT/$name.log"
+  printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$OUT/$name.log")"
 }
 
 echo "== starting servers (cacheon-testserver, the calibrated instrument)"
-BASELINE=$(start_server baseline --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42)
-FASTER=$(start_server faster --ttft-ms 30 --itl-ms 4 --tokens 200 --seed 42)
-WRONG=$(start_server wrong-model --ttft-ms 20 --itl-ms 3 --tokens 200 --seed 43)
-FLUSH=$(start_server burst --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42 --fault buffer-flush)
+start_server BASELINE baseline --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42
+start_server FASTER faster --ttft-ms 30 --itl-ms 4 --tokens 200 --seed 42
+start_server WRONG wrong-model --ttft-ms 20 --itl-ms 3 --tokens 200 --seed 43
+start_server FLUSH burst --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42 --fault buffer-flush
 echo "   baseline $BASELINE | faster $FASTER | wrong-model $WRONG | burst $FLUSH"
 
 BLOCK_HASH=0x5eed000000000000000000000000000000000000000000000000000000000001

@@ -11,20 +11,21 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-start_server() {  # name, args...
-  local name="$1"; shift
-  "$BIN/cacheon-testserver" --port 0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+start_server() {  # VAR NAME ARGS...: starts a server and sets VAR to its URL. No command
+  local var="$1" name="$2"    # substitution: a subshell would hide the pid from the cleanup trap.
+  shift 2
+  "$BIN/cacheon-testserver" --port 0 "$@" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 100); do
-    grep -q "listening on" "$WORK/$name.out" 2>/dev/null && break
+  for _ in $(seq 200); do
+    grep -q "listening on" "$WORK/$name.log" 2>/dev/null && break
     sleep 0.05
   done
-  sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.out"
+  printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.log")"
 }
 
-BASE=$(start_server base --ttft-ms 20 --itl-ms 3 --tokens 12 --seed 5)
-FAST=$(start_server fast --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 5)
-WRONG=$(start_server wrong --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 6)
+start_server BASE base --ttft-ms 20 --itl-ms 3 --tokens 12 --seed 5
+start_server FAST fast --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 5
+start_server WRONG wrong --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 6
 [ -n "$BASE" ] && [ -n "$FAST" ] && [ -n "$WRONG" ] || fail "servers did not start"
 
 SMALL=(--warmup 1 --prompts 3 --input-tokens 200 --output-tokens 12 --block-hash 0xabc123 --quiet)

@@ -55,8 +55,8 @@ TEST(ChunkWriter, EscapesQuotesBackslashAndEveryControlChar) {
 }
 
 TEST(ChunkWriter, KeepsValidMultibyteUtf8Verbatim) {
-  for (std::string_view s : {" café", " naïve", " 東京", " データ", " 😀", "\xF4\x8F\xBF\xBF",
-                             "\xEF\xBF\xBD", ""}) {
+  for (std::string_view s :
+       {" café", " naïve", " 東京", " データ", " 😀", "\xF4\x8F\xBF\xBF", "\xEF\xBF\xBD", ""}) {
     std::string out;
     append_json_string(out, s);
     EXPECT_EQ(out, "\"" + std::string(s) + "\"");
