@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/http_server.h"
+#include "harness/eval.h"
 
 using namespace cacheon;
 using namespace std::chrono_literals;
@@ -259,4 +260,44 @@ TEST_F(HttpTest, ConnectionCloseThenReconnect) {
   next();
   io.run();
   EXPECT_EQ(bodies, (std::vector<std::string>{"bye", "GET:", "bye", "GET:"}));
+}
+
+TEST(HttpKeepAlive, ClientReconnectsWhenServerClosedIdleSocket) {
+  HttpServerOptions opt;
+  opt.idle_timeout = std::chrono::milliseconds(50);
+  opt.request_read_timeout = std::chrono::milliseconds(50);
+  HttpServer server(opt, handler);
+  ASSERT_TRUE(server.start().ok());
+  boost::asio::io_context io;
+  auto conn = HttpConnection::create(io, *Url::parse("http://127.0.0.1:" +
+                                                      std::to_string(server.port())));
+  auto once = [&](std::string body) {
+    std::string got;
+    Status result = Error{"x", "not done"};
+    HttpClientRequest r;
+    r.method = "POST";
+    r.target = "/echo";
+    r.body = body;
+    HttpStreamCallbacks cb;
+    cb.on_body = [&](std::string_view d, int64_t) {
+      got += d;
+      return true;
+    };
+    cb.on_done = [&](Status st, int64_t) { result = st; };
+    conn->request(r, {}, cb);
+    io.restart();
+    io.run();
+    EXPECT_TRUE(result.ok()) << result.error().message;
+    return got;
+  };
+  EXPECT_EQ(once("a"), "POST:a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server drops the idle socket
+  EXPECT_EQ(once("b"), "POST:b");
+}
+
+TEST(EvalSequence, ParsesAndRejects) {
+  EXPECT_EQ(*cacheon::harness::parse_sequence("B,C,B"), (std::vector<char>{'B', 'C', 'B'}));
+  EXPECT_EQ(*cacheon::harness::parse_sequence("B, C"), (std::vector<char>{'B', 'C'}));
+  for (const char* bad : {"", "C", "B,B", "B,C,C", "B,X", "B,B,B,B,B,C"})
+    EXPECT_EQ(cacheon::harness::parse_sequence(bad).error().code, "bad_sequence") << bad;
 }
