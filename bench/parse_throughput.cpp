@@ -1,6 +1,6 @@
 // Parse throughput of the harness's hot path: SSE framing (core/sse.h) + chunk JSON parsing
-// (openai/chat_chunk.h) + building the RequestRecord, exactly the steps the load runner takes for
-// every body read (harness/runner.cpp, StreamRecorder), on a pre-generated, realistic stream:
+// (openai/chat_chunk.h) + building the RequestRecord, through the runner's own StreamRecorder
+// (harness/stream_recorder.h), on a pre-generated, realistic stream:
 // role event, N content events (1 or k tokens each, top_logprobs and `bytes` arrays as the
 // calibrated source writes them), finish, usage, [DONE].
 //
@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -29,14 +30,15 @@
 #include "core/clock.h"
 #include "core/sse.h"
 #include "harness/record.h"
+#include "harness/runner.h"
 #include "harness/stats.h"
+#include "harness/stream_recorder.h"
 #include "openai/chat_chunk.h"
 #include "openai/chunk_writer.h"
 #include "testserver/script.h"
 
 using namespace cacheon;
 using cacheon::harness::RequestRecord;
-using cacheon::harness::TokenRecord;
 
 namespace {
 
@@ -81,7 +83,8 @@ Stream make_stream(int n_tokens, int per_chunk, int top_n) {
     gen.clear();
     outs.clear();
     text.clear();
-    for (int i = 0; i < count; ++i) gen.push_back(testserver::make_token(script, ph, pos + i, top_n, false));
+    for (int i = 0; i < count; ++i)
+      gen.push_back(testserver::make_token(script, ph, pos + i, top_n, false));
     for (const auto& g : gen) {
       outs.push_back(g.out());
       text += g.text;
@@ -100,97 +103,16 @@ Stream make_stream(int n_tokens, int per_chunk, int top_n) {
   return s;
 }
 
-// The runner's per-stream work (StreamRecorder in harness/runner.cpp), reproduced step for step
-// with the same types, so the cost measured is the cost paid there.
-class Recorder {
- public:
-  Recorder(RequestRecord& rec, openai::ChunkParser& parser, int max_tokens)
-      : rec_(rec), parser_(parser) {
-    rec_.max_tokens_requested = max_tokens;
-  }
-
-  bool on_body(std::string_view data, int64_t arrival_ns) {
-    Status st = sse_.feed(data, arrival_ns, [this](SseEvent&& ev) { on_event(std::move(ev)); });
-    if (!st.ok()) set_error(st.error().code, st.error().message);
-    return rec_.error_code.empty();
-  }
-
-  void on_done() {
-    if (!rec_.error_code.empty()) return;
-    Status st = sse_.finish();
-    if (!st.ok() && !rec_.saw_done) set_error(st.error().code, st.error().message);
-  }
-
- private:
-  void set_error(std::string code, std::string message) {
-    if (!rec_.error_code.empty()) return;
-    rec_.error_code = std::move(code);
-    rec_.error_message = std::move(message);
-  }
-
-  void on_event(SseEvent&& ev) {
-    if (!rec_.error_code.empty()) return;
-    if (rec_.saw_done) {
-      ++rec_.events_after_done;
-      return;
-    }
-    if (ev.event == "error") return set_error("stream_error_object", ev.data.substr(0, 500));
-    if (ev.data == "[DONE]") {
-      rec_.saw_done = true;
-      return;
-    }
-    auto parsed = parser_.parse(ev.data);
-    int64_t parsed_ns = mono_ns();
-    if (!parsed.ok()) return set_error(parsed.error().code, parsed.error().message);
-    openai::ChatChunk& c = *parsed;
-    if (c.role) rec_.saw_role = true;
-    if (c.usage) {
-      rec_.usage_prompt_tokens = c.usage->prompt_tokens;
-      rec_.usage_completion_tokens = c.usage->completion_tokens;
-    }
-    int ntok = static_cast<int>(c.logprobs.size());
-    bool carries = ntok > 0 || !c.content.empty();
-    if (carries && finished_) {
-      rec_.tokens_after_finish += std::max(ntok, 1);
-    } else if (carries) {
-      int32_t chunk_index = static_cast<int32_t>(rec_.chunks.size());
-      rec_.chunks.push_back(
-          {ev.arrival_ns, parsed_ns, ntok, static_cast<int32_t>(c.content.size())});
-      rec_.content += c.content;
-      if (!c.content.empty() && c.logprobs.empty()) ++rec_.content_events_without_logprobs;
-      for (auto& lp : c.logprobs) {
-        TokenRecord t;
-        t.token = std::move(lp.token);
-        t.bytes = std::move(lp.bytes);
-        t.logprob = lp.logprob;
-        t.top.reserve(lp.top_logprobs.size());
-        for (auto& tl : lp.top_logprobs) t.top.push_back({std::move(tl.token), tl.logprob});
-        t.arrival_ns = ev.arrival_ns;
-        t.chunk_index = chunk_index;
-        rec_.tokens.push_back(std::move(t));
-      }
-      if (ntok > 0 && rec_.first_token_ns < 0) rec_.first_token_ns = ev.arrival_ns;
-    }
-    if (c.finish_reason) {
-      rec_.finish_reason = *c.finish_reason;
-      finished_ = true;
-    }
-  }
-
-  RequestRecord& rec_;
-  openai::ChunkParser& parser_;
-  SseReader sse_;
-  bool finished_ = false;
-};
-
 enum class Reads { fixed, per_event };
 
 // Feeds one stream the way socket reads would deliver it; each read is stamped like the client
 // stamps a completed socket read.
-void parse_stream(const Stream& s, Reads reads, size_t read_bytes, openai::ChunkParser& parser,
-                  RequestRecord& rec) {
+void parse_stream(const Stream& s, Reads reads, size_t read_bytes, const harness::RunOptions& opts,
+                  openai::ChunkParser& parser, RequestRecord& rec) {
   rec = RequestRecord{};
-  Recorder r(rec, parser, s.tokens);
+  rec.max_tokens_requested = s.tokens;  // as the runner sets it from the request spec
+  harness::StreamRecorder r(rec, opts, parser);
+  r.on_headers(200);
   std::string_view all = s.bytes;
   if (reads == Reads::fixed) {
     for (size_t off = 0; off < all.size(); off += read_bytes)
@@ -202,7 +124,7 @@ void parse_stream(const Stream& s, Reads reads, size_t read_bytes, openai::Chunk
       prev = end;
     }
   }
-  r.on_done();
+  r.on_done(Status{}, mono_ns());
 }
 
 // Empty when the record is exactly what the stream carried; else why not.
@@ -214,7 +136,8 @@ std::string check(const RequestRecord& rec, const Stream& s, int top_n) {
   for (const auto& t : rec.tokens) {
     h = fnv1a(h, t.token);
     if (!t.bytes || *t.bytes != t.token) return "a token's bytes differ from its string";
-    if (int(t.top.size()) != top_n) return fmt::format("{} top_logprobs, {} sent", t.top.size(), top_n);
+    if (int(t.top.size()) != top_n)
+      return fmt::format("{} top_logprobs, {} sent", t.top.size(), top_n);
   }
   if (h != s.checksum) return "token string checksum mismatch";
   if (!rec.saw_role || !rec.saw_done || rec.finish_reason != "length")
@@ -241,16 +164,16 @@ struct Config {
 }
 
 Rep run_rep(const Stream& s, const Config& c, size_t read_bytes, int top_n, double seconds,
-            openai::ChunkParser& parser) {
+            const harness::RunOptions& opts, openai::ChunkParser& parser) {
   RequestRecord rec;
-  parse_stream(s, c.reads, read_bytes, parser, rec);  // untimed, checked in full
+  parse_stream(s, c.reads, read_bytes, opts, parser, rec);  // untimed, checked in full
   if (auto why = check(rec, s, top_n); !why.empty()) failed(c.name + ": " + why);
 
   Rep r;
   const int64_t cpu0 = thread_cpu_ns(), wall0 = mono_ns();
   const int64_t wall_end = wall0 + int64_t(seconds * 1e9);
   do {
-    parse_stream(s, c.reads, read_bytes, parser, rec);
+    parse_stream(s, c.reads, read_bytes, opts, parser, rec);
     if (!rec.ok() || int(rec.tokens.size()) != s.tokens)
       failed(c.name + ": timed parse went wrong: " + rec.error_code);
     ++r.streams;
@@ -265,9 +188,15 @@ Rep run_rep(const Stream& s, const Config& c, size_t read_bytes, int top_n, doub
   return r;
 }
 
+// The source revision: from the binary's directory (a build tree inside the checkout), so the
+// answer does not depend on where the benchmark is started.
 std::string git_describe() {
+  std::error_code ec;
+  const auto dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  std::string cmd = "git describe --always --dirty 2>/dev/null";
+  if (!ec) cmd = "git -C '" + dir.string() + "' describe --always --dirty 2>/dev/null";
   std::string out;
-  if (FILE* p = popen("git describe --always --dirty 2>/dev/null", "r")) {
+  if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[256];
     while (fgets(buf, sizeof buf, p)) out += buf;
     pclose(p);
@@ -303,16 +232,25 @@ int main(int argc, char** argv) {
   size_t read_bytes = 16 * 1024;
   std::vector<int> per_chunk{1, 4};
   std::string json_path;
-  app.add_option("--tokens", tokens, "tokens per stream")->check(CLI::Range(1, 1'000'000));
-  app.add_option("--top-logprobs", top_n, "top_logprobs per token")->check(CLI::Range(0, 20));
+  app.add_option("--tokens", tokens, "tokens per stream")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  app.add_option("--top-logprobs", top_n, "top_logprobs per token")
+      ->check(CLI::Range(0, 20))
+      ->capture_default_str();
   app.add_option("--chunk-tokens", per_chunk, "tokens per content event, one config each")
       ->delimiter(',')
-      ->check(CLI::Range(1, 64));
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--read-bytes", read_bytes, "bytes per read in the fixed-size read mode")
-      ->check(CLI::Range(size_t(1), size_t(1) << 24));
+      ->check(CLI::Range(size_t(1), size_t(1) << 24))
+      ->capture_default_str();
   app.add_option("--seconds", seconds, "minimum wall time per repetition")
-      ->check(CLI::Range(0.01, 600.0));
-  app.add_option("--reps", reps, "repetitions (the median is reported)")->check(CLI::Range(1, 101));
+      ->check(CLI::Range(0.01, 600.0))
+      ->capture_default_str();
+  app.add_option("--reps", reps, "repetitions (the median is reported)")
+      ->check(CLI::Range(1, 101))
+      ->capture_default_str();
   app.add_option("--json", json_path, "also write all numbers and provenance to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -324,6 +262,8 @@ int main(int argc, char** argv) {
   }
 
   openai::ChunkParser parser;
+  harness::RunOptions opts;  // the runner's defaults: logprobs on, default SSE bounds
+  opts.top_logprobs = top_n;
   nlohmann::json jconfigs = nlohmann::json::array();
   fmt::print("parse_throughput: {} tokens/stream, top_logprobs {}, {} reps x >= {} s\n", tokens,
              top_n, reps, seconds);
@@ -334,13 +274,17 @@ int main(int argc, char** argv) {
     std::vector<double> per_core, wall, mbps, ev_per_core;
     nlohmann::json jreps = nlohmann::json::array();
     for (int i = 0; i < reps; ++i) {
-      Rep r = run_rep(s, c, read_bytes, top_n, seconds, parser);
+      Rep r = run_rep(s, c, read_bytes, top_n, seconds, opts, parser);
       per_core.push_back(double(r.tokens) / r.cpu_s);
       wall.push_back(double(r.tokens) / r.wall_s);
       mbps.push_back(double(r.bytes) / r.cpu_s / 1e6);
       ev_per_core.push_back(double(r.events) / r.cpu_s);
-      jreps.push_back({{"cpu_s", r.cpu_s}, {"wall_s", r.wall_s}, {"streams", r.streams},
-                       {"tokens", r.tokens}, {"events", r.events}, {"bytes", r.bytes}});
+      jreps.push_back({{"cpu_s", r.cpu_s},
+                       {"wall_s", r.wall_s},
+                       {"streams", r.streams},
+                       {"tokens", r.tokens},
+                       {"events", r.events},
+                       {"bytes", r.bytes}});
     }
     const double med = harness::median(per_core);
     fmt::print("{:<28} {:>8.0f} {:>9} {:>8.3f} [{:.3f}-{:.3f}] {:>12.3f} {:>10.0f} {:>8.0f}\n",
@@ -366,21 +310,27 @@ int main(int argc, char** argv) {
              sysconf(_SC_NPROCESSORS_ONLN), load_start, load_end);
 
   if (!json_path.empty()) {
-    nlohmann::json j = {
-        {"benchmark", "parse_throughput"},
-        {"settings",
-         {{"tokens", tokens}, {"top_logprobs", top_n}, {"reps", reps}, {"seconds", seconds},
-          {"read_bytes", read_bytes}}},
-        {"provenance",
-         {{"git", git_describe()}, {"cpu", cpu_model()}, {"nproc", sysconf(_SC_NPROCESSORS_ONLN)},
-          {"loadavg_start", load_start}, {"loadavg_end", load_end}, {"wall_ms", wall_ms()},
+    nlohmann::json j = {{"benchmark", "parse_throughput"},
+                        {"settings",
+                         {{"tokens", tokens},
+                          {"top_logprobs", top_n},
+                          {"reps", reps},
+                          {"seconds", seconds},
+                          {"read_bytes", read_bytes}}},
+                        {"provenance",
+                         {{"git", git_describe()},
+                          {"cpu", cpu_model()},
+                          {"nproc", sysconf(_SC_NPROCESSORS_ONLN)},
+                          {"loadavg_start", load_start},
+                          {"loadavg_end", load_end},
+                          {"wall_ms", wall_ms()},
 #ifdef __OPTIMIZE__
-          {"optimized", true},
+                          {"optimized", true},
 #else
-          {"optimized", false},
+                          {"optimized", false},
 #endif
-          {"compiler", __VERSION__}}},
-        {"configs", jconfigs}};
+                          {"compiler", __VERSION__}}},
+                        {"configs", jconfigs}};
     std::ofstream f(json_path);
     f << j.dump(2) << "\n";
     if (!f) {
