@@ -76,6 +76,7 @@ struct Settings {
   double event_budget = 20000;  // events/s over all streams; 0 = no cap
   int server_threads = 1;
   bool spin = false;
+  bool busy_poll = false;
   int tokens_per_chunk = 1;
   int top_n = 5;
   uint64_t seed = 1;
@@ -258,6 +259,7 @@ Level run_level(const Settings& st, int n, FILE* csv) {
   opt.logprobs = true;
   opt.top_logprobs = st.top_n;
   opt.include_usage = true;
+  opt.busy_poll = st.busy_poll;
 
   // Warm-up: a separate run (code paths, allocator, server), outside the timed window.
   std::vector<RequestSpec> warm;
@@ -383,6 +385,8 @@ int main(int argc, char** argv) {
       "(Script::spin)",
       testserver::kSpinNs / 1000);
   app.add_flag("--spin", st.spin, spin_help);
+  app.add_flag("--busy-poll", st.busy_poll,
+               "the runner spins on its event loop instead of sleeping in epoll");
   app.add_option("--tokens-per-chunk", st.tokens_per_chunk, "tokens per SSE content event")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

@@ -29,6 +29,7 @@ struct CommonOptions {
   int top_logprobs = 5;
   bool no_logprobs = false;
   bool ignore_eos = false;
+  bool busy_poll = false;
   std::string workload = "sequential";
   double connect_timeout_s = 5, first_byte_timeout_s = 120, read_timeout_s = 60,
          request_timeout_s = 900;
@@ -70,6 +71,9 @@ void add_common(CLI::App* app, CommonOptions& o) {
       ->capture_default_str()
       ->check(CLI::Range(0, 20));
   app->add_flag("--ignore-eos", o.ignore_eos, "Ask servers to ignore EOS (vLLM extension)");
+  app->add_flag("--busy-poll", o.busy_poll,
+                "Spin the client's event loop instead of sleeping: sharper timestamps at low "
+                "concurrency, one busy core for the run");
   app->add_option("--workload", o.workload,
                   "sequential | concurrency:N | rate:R[:SEED] (Poisson, requests/s)")
       ->capture_default_str();
@@ -118,6 +122,7 @@ bool common_config(const CommonOptions& o, PromptOptions& p, RunOptions& r, Work
   r.logprobs = !o.no_logprobs;
   r.top_logprobs = o.top_logprobs;
   r.ignore_eos = o.ignore_eos;
+  r.busy_poll = o.busy_poll;
   r.timeouts.connect = secs(o.connect_timeout_s);
   r.timeouts.first_byte = secs(o.first_byte_timeout_s);
   r.timeouts.read_idle = secs(o.read_timeout_s);

@@ -54,10 +54,13 @@ Result<Url> Url::parse(std::string_view text) {
     size_t close = hostport.find(']');
     if (close == std::string_view::npos) return bad("unterminated IPv6 address");
     host = hostport.substr(1, close - 1);
-    colon = hostport.size() > close + 1 && hostport[close + 1] == ':' ? close + 1
-                                                                       : std::string_view::npos;
+    if (hostport.size() > close + 1 && hostport[close + 1] != ':')
+      return bad("unexpected text after ']'");
+    colon = hostport.size() > close + 1 ? close + 1 : std::string_view::npos;
   } else if (colon != std::string_view::npos) {
     host = hostport.substr(0, colon);
+    if (host.find(':') != std::string_view::npos)
+      return bad("an IPv6 address needs brackets (http://[addr]:port)");
   }
   if (colon != std::string_view::npos) {
     std::string_view p = hostport.substr(colon + 1);
@@ -69,7 +72,7 @@ Result<Url> Url::parse(std::string_view text) {
   }
   if (host.empty()) return bad("missing host");
   for (char c : host)
-    if (c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@')
+    if (c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == '[' || c == ']')
       return bad("invalid character in host");
   url.host = std::string(host);
   return url;
@@ -146,6 +149,24 @@ class ConnectionImpl final : public HttpConnection {
     begin();
   }
 
+  void preconnect(HttpTimeouts t, std::function<void(Status)> done) override {
+    CACHEON_ASSERT(!active_);
+    if (sock_.is_open()) {
+      if (done) done(Status{});
+      return;
+    }
+    HttpStreamCallbacks cb;
+    cb.on_done = [done = std::move(done)](Status st, int64_t) {
+      if (done) done(std::move(st));
+    };
+    active_ = true;
+    ++gen_;
+    timeouts_ = t;
+    cb_ = std::move(cb);
+    preconnect_only_ = true;
+    connect();
+  }
+
   void cancel() override {
     if (active_) fail("aborted", "request cancelled");
     close_socket();
@@ -198,6 +219,15 @@ class ConnectionImpl final : public HttpConnection {
 
   void connect() {
     arm_phase(timeouts_.connect, "timeout_connect", "connecting took too long");
+    error_code ip_ec;
+    auto ip = asio::ip::make_address(ep_.host, ip_ec);
+    if (!ip_ec) {  // a literal address: no resolver round trip (it runs on its own thread)
+      sock_.async_connect(tcp::endpoint(ip, ep_.port), [self = self(), g = gen_](error_code ec) {
+        if (self->gen_ != g || !self->active_) return;
+        self->on_connected(ec);
+      });
+      return;
+    }
     resolver_.async_resolve(
         ep_.host, std::to_string(ep_.port),
         [self = self(), g = gen_](error_code ec, tcp::resolver::results_type results) {
@@ -207,15 +237,24 @@ class ConnectionImpl final : public HttpConnection {
           asio::async_connect(self->sock_, results,
                               [self, g](error_code ec2, const tcp::endpoint&) {
                                 if (self->gen_ != g || !self->active_) return;
-                                if (ec2)
-                                  return self->fail("connect_failed",
-                                                    "cannot connect to " + self->ep_.str() +
-                                                        ": " + ec2.message());
-                                error_code ignored;
-                                self->sock_.set_option(tcp::no_delay(true), ignored);
-                                self->write_request();
+                                self->on_connected(ec2);
                               });
         });
+  }
+
+  void on_connected(error_code ec) {
+    if (ec) {
+      error_code ignored;
+      sock_.close(ignored);
+      return fail("connect_failed", "cannot connect to " + ep_.str() + ": " + ec.message());
+    }
+    error_code ignored;
+    sock_.set_option(tcp::no_delay(true), ignored);
+    if (preconnect_only_) {
+      preconnect_only_ = false;
+      return finish(Status{});
+    }
+    write_request();
   }
 
   void write_request() {
@@ -314,6 +353,7 @@ class ConnectionImpl final : public HttpConnection {
   }
 
   void fail(const char* code, std::string message) {
+    preconnect_only_ = false;
     close_socket();
     finish(Error{code, std::move(message)});
   }
@@ -362,6 +402,7 @@ class ConnectionImpl final : public HttpConnection {
   bool got_bytes_ = false;
   bool reused_ = false;
   bool retried_ = false;
+  bool preconnect_only_ = false;
 };
 
 void StreamParser::on_response_impl(int code, std::string_view, int, error_code&) {

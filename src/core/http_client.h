@@ -77,6 +77,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   virtual ~HttpConnection() = default;
   virtual void request(HttpClientRequest request, HttpTimeouts timeouts,
                        HttpStreamCallbacks callbacks) = 0;
+  // Open the socket ahead of the first request (so connecting stays out of measured time).
+  // `done` runs on the io thread; a failed pre-connect leaves the next request to try again.
+  virtual void preconnect(HttpTimeouts timeouts, std::function<void(Status)> done) = 0;
   // Abort the request in flight (if any) and close the socket.
   virtual void cancel() = 0;
 };

@@ -41,6 +41,7 @@ struct RequestRecord {
   int64_t first_token_ns = -1;  // first event with a token (or content when no logprobs)
   int64_t done_ns = -1;
   int http_status = 0;
+  std::string response_id;  // the `id` of the first chunk (for matching logs and server truth)
 
   std::vector<TokenRecord> tokens;
   std::vector<ChunkRecord> chunks;

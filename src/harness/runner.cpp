@@ -79,7 +79,11 @@ std::vector<int64_t> poisson_schedule(double rate_per_s, size_t count, uint64_t 
   at.reserve(count);
   double t = 0;
   for (size_t i = 0; i < count; ++i) {
-    at.push_back(static_cast<int64_t>(t * 1e9));
+    // Saturate at ~146 years: a tiny rate (say 1e-300 requests/s) must not overflow the int64
+    // conversion here, nor the start time plus offset in the runner.
+    constexpr double kMaxOffsetNs = 4.6e18;
+    const double ns = t * 1e9;
+    at.push_back(static_cast<int64_t>(ns < kMaxOffsetNs ? ns : kMaxOffsetNs));
     // Exponential inter-arrival by inversion; 1 - u is in (0, 1], so the log is finite.
     t += -std::log(1.0 - rng.uniform_double()) / rate_per_s;
   }
@@ -120,13 +124,20 @@ class Run {
       r.max_tokens_requested = specs[i].max_tokens;
       (specs[i].warmup ? warmups_ : measured_).push_back(i);
     }
+    // Bodies are built before the clock starts: nothing but I/O on the measured path.
+    bodies_.reserve(specs.size());
+    for (const auto& spec : specs) bodies_.push_back(request_body(spec, opt));
   }
 
   void go() {
     int64_t cpu0 = process_cpu_ns();
     out_.start_ns = mono_ns();
     next_warmup(0);
-    io_.run();
+    if (opt_.busy_poll) {
+      while (!io_.stopped()) io_.poll();  // poll() stops the context once no work is left
+    } else {
+      io_.run();
+    }
     out_.end_ns = mono_ns();
     out_.client_cpu_ns = process_cpu_ns() - cpu0;
   }
@@ -143,21 +154,35 @@ class Run {
   }
 
   void start_measured() {
+    if (measured_.empty()) {
+      out_.measured_start_ns = mono_ns();
+      return;
+    }
+    if (w_.kind != Workload::Kind::rate) return preconnect_slots();
     out_.measured_start_ns = mono_ns();
-    if (measured_.empty()) return;
-    switch (w_.kind) {
-      case Workload::Kind::sequential:
-        return start_slots(1);
-      case Workload::Kind::concurrency:
-        return start_slots(std::min<size_t>(w_.concurrency, measured_.size()));
-      case Workload::Kind::rate:
-        return start_rate();
+    start_rate();
+  }
+
+  // Closed-loop slots connect before the measured window opens, all at once.
+  void preconnect_slots() {
+    size_t n = w_.kind == Workload::Kind::sequential
+                   ? 1
+                   : std::min<size_t>(w_.concurrency, measured_.size());
+    auto pending = std::make_shared<size_t>(n);
+    for (size_t s = 0; s < n; ++s) {
+      auto conn = s == 0 && warm_conn_ ? warm_conn_ : new_connection();
+      slots_.push_back(conn);
+      // A failed pre-connect is not an error here: the request retries and records the reason.
+      conn->preconnect(opt_.timeouts, [this, pending](Status) {
+        if (--*pending == 0) asio::post(io_, [this] { start_slots(); });
+      });
     }
   }
 
   // Closed loop: each slot owns one keep-alive connection and takes the next prompt when free.
-  void start_slots(size_t n) {
-    for (size_t s = 0; s < n; ++s) slot_next(new_connection());
+  void start_slots() {
+    out_.measured_start_ns = mono_ns();
+    for (auto& conn : slots_) slot_next(conn);
   }
 
   void slot_next(std::shared_ptr<HttpConnection> conn) {
@@ -211,7 +236,7 @@ class Run {
     HttpClientRequest req;
     req.method = "POST";
     req.target = server_.join("/v1/chat/completions");
-    req.body = request_body(specs_[idx], opt_);
+    req.body = bodies_[idx];
     auto recorder = std::make_shared<StreamRecorder>(rec, opt_, parser_);
     HttpStreamCallbacks cb;
     cb.on_sent = [&rec](int64_t t) { rec.sent_ns = t; };
@@ -229,7 +254,7 @@ class Run {
     conn->request(std::move(req), opt_.timeouts, std::move(cb));
   }
 
-  asio::io_context io_;
+  asio::io_context io_{1};  // one thread runs it: no scheduler locking
   const Url& server_;
   const std::vector<RequestSpec>& specs_;
   const Workload& w_;
@@ -238,6 +263,8 @@ class Run {
   openai::ChunkParser parser_;
   std::vector<size_t> warmups_, measured_;
   std::shared_ptr<HttpConnection> warm_conn_;
+  std::vector<std::shared_ptr<HttpConnection>> slots_;
+  std::vector<std::string> bodies_;
   size_t next_ = 0;
   int done_ = 0;
   int in_flight_ = 0;

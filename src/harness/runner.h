@@ -59,6 +59,10 @@ struct RunOptions {
   SseOptions sse;
   // A stream that sends this many tokens past max_tokens is cut off (never-ending streams).
   int overrun_tokens = 64;
+  // Spin on the event loop instead of sleeping in epoll: waking a blocked thread costs tens of
+  // microseconds, so busy-polling sharpens timestamps at low concurrency at the cost of one
+  // busy core for the whole run (see BENCHMARKS.md).
+  bool busy_poll = false;
   // Called on the runner's thread after each request ends.
   std::function<void(const RequestRecord&, int done, int total)> on_request_done;
 };

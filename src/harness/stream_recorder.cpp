@@ -64,6 +64,7 @@ void StreamRecorder::on_event(SseEvent&& ev) {
   int64_t parsed_ns = mono_ns();
   if (!parsed.ok()) return set_error(parsed.error().code, parsed.error().message);
   openai::ChatChunk& c = *parsed;
+  if (rec_.response_id.empty() && !c.id.empty()) rec_.response_id = c.id.substr(0, 256);
   if (c.role) rec_.saw_role = true;
   if (c.usage) {
     rec_.usage_prompt_tokens = c.usage->prompt_tokens;
