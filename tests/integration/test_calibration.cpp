@@ -136,6 +136,12 @@ TEST(Workload, ParsesSpecsAndRejectsBadOnes) {
   for (const char* bad : {"", "concurrency:0", "concurrency:x", "rate:-1", "rate:0", "rate:nan",
                           "rate:1:x", "burst:3", "concurrency:99999999"})
     EXPECT_FALSE(Workload::parse(bad).ok()) << bad;
+  // Fuzz find (fuzz/corpus/config/regress_rate_*): a tiny rate overflowed the int64 offsets.
+  auto tiny = Workload::parse("rate:0x1p-1074");
+  ASSERT_TRUE(tiny.ok());
+  auto far = poisson_schedule(tiny->rate_per_s, 3, 1);
+  EXPECT_TRUE(std::is_sorted(far.begin(), far.end()));
+  EXPECT_GE(far.front(), 0);
   // Same seed, same schedule; different seed, different; mean gap near 1/rate.
   EXPECT_EQ(poisson_schedule(10, 100, 1), poisson_schedule(10, 100, 1));
   EXPECT_NE(poisson_schedule(10, 100, 1), poisson_schedule(10, 100, 2));

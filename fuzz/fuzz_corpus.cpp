@@ -1,0 +1,10 @@
+// libFuzzer entry point for fuzz_corpus (body and invariants in fuzz_targets.cpp).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  cacheon::fuzz::fuzz_corpus(data, size);
+  return 0;
+}
