@@ -16,15 +16,12 @@ struct Symbol {
 struct Candidate {
   int32_t rank;
   int32_t pos;  // index of the left symbol
-  bool operator>(const Candidate& o) const {
-    return rank != o.rank ? rank > o.rank : pos > o.pos;
-  }
+  bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
 };
 
 }  // namespace
 
-Bpe::Bpe(const std::array<int32_t, 256>& byte_ids,
-         const BytesToId* vocab, bool ignore_merges)
+Bpe::Bpe(const std::array<int32_t, 256>& byte_ids, const BytesToId* vocab, bool ignore_merges)
     : byte_ids_(byte_ids), vocab_(vocab), ignore_merges_(ignore_merges) {}
 
 void Bpe::add_merge(int32_t left, int32_t right, int32_t merged, int32_t rank) {
@@ -33,7 +30,7 @@ void Bpe::add_merge(int32_t left, int32_t right, int32_t merged, int32_t rank) {
 
 void Bpe::merge_word(std::string_view piece, std::vector<int32_t>& out) const {
   const int32_t n = int32_t(piece.size());
-  std::vector<Symbol> sym(size_t(n));
+  std::vector<Symbol> sym(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; ++i) {
     sym[size_t(i)] = {byte_ids_[static_cast<unsigned char>(piece[size_t(i)])], i - 1,
                       i + 1 < n ? i + 1 : -1, true};

@@ -23,8 +23,7 @@ class Bpe {
  public:
   // byte_ids: the id of each single-byte token. vocab: raw bytes -> id (used when
   // ignore_merges is set: a piece that is itself a token is emitted whole).
-  Bpe(const std::array<int32_t, 256>& byte_ids,
-      const BytesToId* vocab, bool ignore_merges);
+  Bpe(const std::array<int32_t, 256>& byte_ids, const BytesToId* vocab, bool ignore_merges);
 
   // Registers merge `rank`: (left, right) -> merged. The first registration of a pair wins.
   void add_merge(int32_t left, int32_t right, int32_t merged, int32_t rank);

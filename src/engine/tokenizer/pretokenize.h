@@ -12,8 +12,8 @@ namespace cacheon::engine {
 
 // The exact pattern string this pre-split implements (tokenizer.json is checked against it).
 inline constexpr std::string_view kQwen2SplitPattern =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}|"
+    " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 // Splits well-formed UTF-8 `text` into pieces (views into text), appended to `pieces`.
 void qwen2_pre_split(std::string_view text, std::vector<std::string_view>& pieces);

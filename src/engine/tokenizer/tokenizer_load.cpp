@@ -2,13 +2,13 @@
 // byte-level BPE pipeline is refused rather than tokenised differently from HF.
 #include <algorithm>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/pretokenize.h"
 #include "engine/tokenizer/tokenizer_impl.h"
+#include "engine/tokenizer/utf8.h"
 
 namespace cacheon::engine {
 namespace {
@@ -66,12 +66,13 @@ Status check_pipeline(const json& root, bool& nfc) {
   return Status::Ok();
 }
 
-Status read_vocab(const json& model, Tokenizer::Impl& t, BytesToId& spelled) {
+Status read_vocab(const json& model, Tokenizer::Impl& t) {
   if (!model.contains("vocab") || !model["vocab"].is_object() || model["vocab"].empty()) {
     return invalid("model.vocab must be a non-empty object");
   }
   for (const auto& [text, id_json] : model["vocab"].items()) {
-    if (!id_json.is_number_integer()) return invalid("vocab id of '" + text + "' is not an integer");
+    if (!id_json.is_number_integer())
+      return invalid("vocab id of '" + text + "' is not an integer");
     const int64_t id = id_json.get<int64_t>();
     if (id < 0 || id > kMaxTokenId) return invalid("vocab id out of range: " + std::to_string(id));
     auto bytes = byte_level::to_bytes(text);
@@ -79,7 +80,6 @@ Status read_vocab(const json& model, Tokenizer::Impl& t, BytesToId& spelled) {
     if (size_t(id) >= t.id_to_bytes.size()) t.id_to_bytes.resize(size_t(id) + 1);
     t.id_to_bytes[size_t(id)] = *bytes;
     t.bytes_to_id.emplace(std::move(*bytes), int32_t(id));
-    spelled.emplace(text, int32_t(id));
   }
   return Status::Ok();
 }
@@ -137,8 +137,8 @@ Status read_added(const json& root, Tokenizer::Impl& t) {
       return unsupported("added token '" + content + "' uses single_word or normalized");
     }
     const bool special = a.value("special", false);
-    t.added.push_back({int32_t(id), content, special, a.value("lstrip", false),
-                       a.value("rstrip", false)});
+    t.added.push_back(
+        {int32_t(id), content, special, a.value("lstrip", false), a.value("rstrip", false)});
     if (size_t(id) >= t.id_to_bytes.size()) t.id_to_bytes.resize(size_t(id) + 1);
     t.id_to_bytes[size_t(id)] = content;
     t.added_first_byte[static_cast<unsigned char>(content[0])] = true;
@@ -155,8 +155,9 @@ Status read_added(const json& root, Tokenizer::Impl& t) {
 }  // namespace
 
 Result<Tokenizer> Tokenizer::from_json(std::string_view text) {
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) return invalid("tokenizer.json is not a JSON object");
+  json root = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object())
+    return invalid("tokenizer.json is not a JSON object");
   auto impl = std::make_shared<Impl>();
   if (Status s = check_pipeline(root, impl->nfc); !s) return s.error();
   if (!root.contains("model") || !root["model"].is_object()) return invalid("model missing");
@@ -165,18 +166,18 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view text) {
   if (model.value("byte_fallback", false) || !empty_or_null(model, "continuing_subword_prefix") ||
       !empty_or_null(model, "end_of_word_suffix") ||
       (model.contains("dropout") && !model["dropout"].is_null())) {
-    return unsupported("BPE options byte_fallback, dropout, subword prefix/suffix are not supported");
+    return unsupported(
+        "BPE options byte_fallback, dropout, subword prefix/suffix are not supported");
   }
-  BytesToId spelled;  // vocabulary as spelled in the file, only to check merges and ids
-  if (Status s = read_vocab(model, *impl, spelled); !s) return s.error();
+  if (Status s = read_vocab(model, *impl); !s) return s.error();
   std::array<int32_t, 256> byte_ids{};
   for (int b = 0; b < 256; ++b) {
     auto it = impl->bytes_to_id.find(std::string(1, char(b)));
     if (it == impl->bytes_to_id.end()) return invalid("vocabulary lacks a single-byte token");
     byte_ids[size_t(b)] = it->second;
   }
-  impl->bpe = std::make_unique<Bpe>(byte_ids, &impl->bytes_to_id,
-                                    model.value("ignore_merges", false));
+  impl->bpe =
+      std::make_unique<Bpe>(byte_ids, &impl->bytes_to_id, model.value("ignore_merges", false));
   if (Status s = read_merges(model, *impl); !s) return s.error();
   if (Status s = read_added(root, *impl); !s) return s.error();
   if (impl->added_kind.size() < impl->id_to_bytes.size()) {
