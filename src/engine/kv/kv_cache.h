@@ -14,7 +14,10 @@ class KvCache {
   KvCache(const ModelConfig& config, int64_t capacity_tokens);
   int64_t length() const { return length_; }      // tokens stored
   int64_t capacity() const { return capacity_; }
-  void set_length(int64_t n);                     // after a forward appended n - length() tokens
+  int64_t layers() const { return layers_; }
+  int64_t kv_heads() const { return kv_heads_; }
+  int64_t head_dim() const { return head_dim_; }
+  void set_length(int64_t n);  // CpuModel::forward calls it after appending n - length() tokens
   void truncate(int64_t n);                       // drop tokens >= n
   float* k(int64_t layer, int64_t kv_head);       // -> [capacity, head_dim]
   float* v(int64_t layer, int64_t kv_head);

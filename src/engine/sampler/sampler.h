@@ -10,7 +10,7 @@
 namespace cacheon::engine {
 
 struct SamplingParams {
-  double temperature = 1.0;  // 0 = greedy (ties: the lowest token id)
+  double temperature = 1.0;  // 0 (below 1e-5) = greedy (ties: the lowest token id)
   std::optional<double> top_p;
   std::optional<int64_t> top_k;  // <= 0: disabled
   std::optional<uint64_t> seed;  // same seed, same choices; none: a random seed per request
@@ -25,6 +25,12 @@ struct SampledToken {
 
 // log-softmax of one row, in place semantics kept simple: returns a new vector.
 std::vector<float> log_softmax(std::span<const float> logits);
+
+// The distribution `Sampler::sample` draws from (after temperature, banned ids, top-k, top-p),
+// over the whole vocabulary; greedy gives a one-hot row. For tests and backend cross-checks.
+std::vector<float> sampling_distribution(std::span<const float> logits,
+                                         const SamplingParams& params,
+                                         std::span<const int32_t> banned = {});
 
 class Sampler {
  public:

@@ -28,7 +28,11 @@ class CpuModel {
   // Runs all steps together: rows of every sequence go through the projections and the MLP as
   // one matrix product; attention is per sequence over its own cache. logits[i] receives, for
   // step i, vocab_size floats (last token) or tokens.size() * vocab_size (all_logits).
-  // Invariants (caller bugs) are asserted: capacity, token ids < vocab_size.
+  // Each step's cache receives the new tokens' K/V and its length() advances by
+  // tokens.size() (the caller does not call set_length; it may truncate() to roll back).
+  // Each cache appears in at most one step. The whole batch's results equal running each step
+  // alone up to fp32 reassociation inside the BLAS (the tests bound it).
+  // Invariants (caller bugs) are asserted: capacity, token ids < vocab_size, non-empty steps.
   void forward(std::span<const SequenceStep> steps, std::vector<std::vector<float>>& logits);
 
   const ModelConfig& config() const;
