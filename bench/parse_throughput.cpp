@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "provenance.h"
 #include "core/clock.h"
 #include "core/sse.h"
 #include "harness/record.h"
@@ -188,37 +189,9 @@ Rep run_rep(const Stream& s, const Config& c, size_t read_bytes, int top_n, doub
   return r;
 }
 
-// The source revision: from the binary's directory (a build tree inside the checkout), so the
-// answer does not depend on where the benchmark is started.
-std::string git_describe() {
-  std::error_code ec;
-  const auto dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
-  std::string cmd = "git describe --always --dirty 2>/dev/null";
-  if (!ec) cmd = "git -C '" + dir.string() + "' describe --always --dirty 2>/dev/null";
-  std::string out;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out.empty() ? "unknown" : out;
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
-std::string loadavg() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
+using cacheon::bench::cpu_model;
+using cacheon::bench::git_describe;
+using cacheon::bench::loadavg;
 
 }  // namespace
 
