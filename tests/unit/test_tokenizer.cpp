@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "qwen_tokenizer_fixture.h"
 #include "engine/tokenizer/pretokenize.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/unicode.h"
@@ -22,20 +23,7 @@ namespace {
 
 using Ids = std::vector<int32_t>;
 
-class QwenTokenizerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    auto t = Tokenizer::from_file(CACHEON_QWEN_TOKENIZER);
-    ASSERT_TRUE(t.ok()) << t.error().code << ": " << t.error().message;
-    tok_ = std::make_unique<Tokenizer>(std::move(*t));
-  }
-  static void TearDownTestSuite() { tok_.reset(); }
-  static const Tokenizer& tok() { return *tok_; }
-
- private:
-  static std::unique_ptr<Tokenizer> tok_;
-};
-std::unique_ptr<Tokenizer> QwenTokenizerTest::tok_;
+class QwenTokenizerTest : public QwenTokenizerFixture {};
 
 TEST_F(QwenTokenizerTest, KnownIds) {
   struct Case {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "qwen_tokenizer_fixture.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/tokenizer/incremental_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -19,20 +20,7 @@ using Ids = std::vector<int32_t>;
 using openai::ChatMessage;
 using Msgs = std::vector<ChatMessage>;
 
-class ChatTokenizerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    auto t = Tokenizer::from_file(CACHEON_QWEN_TOKENIZER);
-    ASSERT_TRUE(t.ok()) << t.error().code << ": " << t.error().message;
-    tok_ = std::make_unique<Tokenizer>(std::move(*t));
-  }
-  static void TearDownTestSuite() { tok_.reset(); }
-  static const Tokenizer& tok() { return *tok_; }
-
- private:
-  static std::unique_ptr<Tokenizer> tok_;
-};
-std::unique_ptr<Tokenizer> ChatTokenizerTest::tok_;
+class ChatTokenizerTest : public QwenTokenizerFixture {};
 
 std::string render(const Msgs& m, bool gen = true) {
   auto r = render_chat(m, gen);
