@@ -3,13 +3,14 @@
 // logprobs entry per token, finish_reason, usage, the end), a non-stream call that gives the
 // same greedy text, an error object, and a clean exit 0 on SIGTERM.
 // Usage: node engine_openai.mjs /path/to/cacheon-engine
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
+import { startServer } from "./spawn_server.mjs";
 
 const bin = process.argv[2];
 if (!bin) {
@@ -23,23 +24,9 @@ const modelDir = path.join(work, "tiny");
 execFileSync(bin, ["make-model", "--shape", "tiny", "--seed", "3", "--out", modelDir,
                    "--tokenizer", tokenizer], { stdio: ["ignore", "ignore", "ignore"] });
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ["serve", "--model", modelDir, "--port", "0",
-                              "--served-model-name", "tiny", "--max-model-len", "1024",
-                              "--threads", "1"],
-                        { stdio: ["ignore", "pipe", "inherit"] });
-    const timer = setTimeout(() => reject(new Error("engine did not start")), 20000);
-    child.stdout.on("data", (d) => {
-      const m = /listening on (http:\/\/\S+)/.exec(d.toString());
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`engine exited ${code}`)));
-  });
-}
+const startEngine = () =>
+  startServer(bin, ["serve", "--model", modelDir, "--port", "0", "--served-model-name", "tiny",
+                    "--max-model-len", "1024", "--threads", "1"], { name: "engine" });
 
 async function waitHealthy(url) {
   for (let i = 0; i < 600; i++) {
@@ -54,7 +41,7 @@ async function waitHealthy(url) {
 
 const isSpecial = (t) => /^<\|[a-z_]+\|>$/.test(t);
 
-const { child, url } = await startServer();
+const { child, url } = await startEngine();
 const exited = new Promise((resolve) => child.on("exit", (code, sig) => resolve({ code, sig })));
 try {
   await waitHealthy(url);

@@ -2,9 +2,9 @@
 // chat completion with logprobs from the calibrated source (whose chunks come from
 // openai/chunk_writer, the same serializer the engine uses) and must get what it expects.
 // Usage: node openai_wire.mjs /path/to/cacheon-testserver
-import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { startServer } from "./spawn_server.mjs";
 
 const bin = process.argv[2];
 if (!bin) {
@@ -12,22 +12,8 @@ if (!bin) {
   process.exit(2);
 }
 
-function startServer(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ["--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-    const timer = setTimeout(() => reject(new Error("testserver did not start")), 10000);
-    child.stdout.on("data", (d) => {
-      const m = /listening on (http:\/\/\S+)/.exec(d.toString());
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`testserver exited ${code}`)));
-  });
-}
 
-const { child, url } = await startServer(["--ttft-ms", "5", "--itl-ms", "1", "--tokens", "24"]);
+const { child, url } = await startServer(bin, ["--port", "0", "--ttft-ms", "5", "--itl-ms", "1", "--tokens", "24"]);
 try {
   const client = new OpenAI({ baseURL: url + "/v1", apiKey: "unused", maxRetries: 0, timeout: 10000 });
 
