@@ -9,6 +9,7 @@
 # model" (fails the first-mismatch gate) and a server that holds tokens back and flushes them in
 # one burst (earns nothing under the e2e policy).
 set -euo pipefail
+source "$(dirname "$0")/lib/start_server.sh"
 BUILD="${1:-build}"
 BIN="$BUILD/src"
 OUT="${DEMO_OUT:-$BUILD/demo}"
@@ -17,23 +18,17 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start_server() {  # VAR NAME ARGS...: starts a server and sets VAR to its URL. No command
-  local var="$1" name="$2"    # substitution: a subshell would hide the pid from the cleanup trap.
+testserver() {  # VAR NAME ARGS...: a cacheon-testserver, its log under $OUT
+  local var="$1" name="$2"
   shift 2
-  "$BIN/cacheon-testserver" --port 0 "$@" >"$OUT/$name.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 200); do
-    grep -q "listening on" "$OUT/$name.log" 2>/dev/null && break
-    sleep 0.05
-  done
-  printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$OUT/$name.log")"
+  start_server "$var" "$OUT/$name.log" "$BIN/cacheon-testserver" --port 0 "$@"
 }
 
 echo "== starting servers (cacheon-testserver, the calibrated instrument)"
-start_server BASELINE baseline --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42
-start_server FASTER faster --ttft-ms 30 --itl-ms 4 --tokens 200 --seed 42
-start_server WRONG wrong-model --ttft-ms 20 --itl-ms 3 --tokens 200 --seed 43
-start_server FLUSH burst --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42 --fault buffer-flush
+testserver BASELINE baseline --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42
+testserver FASTER faster --ttft-ms 30 --itl-ms 4 --tokens 200 --seed 42
+testserver WRONG wrong-model --ttft-ms 20 --itl-ms 3 --tokens 200 --seed 43
+testserver FLUSH burst --ttft-ms 60 --itl-ms 6 --tokens 200 --seed 42 --fault buffer-flush
 echo "   baseline $BASELINE | faster $FASTER | wrong-model $WRONG | burst $FLUSH"
 
 BLOCK_HASH=0x5eed000000000000000000000000000000000000000000000000000000000001

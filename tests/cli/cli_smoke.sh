@@ -4,6 +4,7 @@
 # and the one-line errors for bad usage and unreachable servers.
 # Usage: cli_smoke.sh BIN_DIR
 set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib/start_server.sh"
 BIN="$1"
 WORK="$(mktemp -d)"
 PIDS=()
@@ -11,21 +12,15 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-start_server() {  # VAR NAME ARGS...: starts a server and sets VAR to its URL. No command
-  local var="$1" name="$2"    # substitution: a subshell would hide the pid from the cleanup trap.
+testserver() {  # VAR NAME ARGS...: a cacheon-testserver, its log under $WORK
+  local var="$1" name="$2"
   shift 2
-  "$BIN/cacheon-testserver" --port 0 "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 200); do
-    grep -q "listening on" "$WORK/$name.log" 2>/dev/null && break
-    sleep 0.05
-  done
-  printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.log")"
+  start_server "$var" "$WORK/$name.log" "$BIN/cacheon-testserver" --port 0 "$@"
 }
 
-start_server BASE base --ttft-ms 20 --itl-ms 3 --tokens 12 --seed 5
-start_server FAST fast --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 5
-start_server WRONG wrong --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 6
+testserver BASE base --ttft-ms 20 --itl-ms 3 --tokens 12 --seed 5
+testserver FAST fast --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 5
+testserver WRONG wrong --ttft-ms 5 --itl-ms 1 --tokens 12 --seed 6
 [ -n "$BASE" ] && [ -n "$FAST" ] && [ -n "$WRONG" ] || fail "servers did not start"
 
 SMALL=(--warmup 1 --prompts 3 --input-tokens 200 --output-tokens 12 --block-hash 0xabc123 --quiet)

