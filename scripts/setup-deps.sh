@@ -8,6 +8,7 @@ DEB_PACKAGES=(
   libboost1.74-dev libboost-system1.74-dev libssl-dev
   libsimdjson-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libutf8proc-dev
+  libsqlite3-dev libsodium-dev libtomlplusplus-dev sqlite3
   nodejs
 )
 
