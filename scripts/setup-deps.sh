@@ -10,6 +10,9 @@ DEB_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev libutf8proc-dev
   libsqlite3-dev libsodium-dev libtomlplusplus-dev sqlite3
   nodejs
+  # The engine's OCI image (scripts/build-engine-image.sh, tests/container/): podman as root with
+  # runc (crun cannot set rlimits in some sandboxes); curl for the container test.
+  podman runc curl
 )
 
 missing=()
