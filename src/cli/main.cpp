@@ -1,4 +1,4 @@
-// `cacheon`: argument parsing and dispatch only; the work lives in harness/.
+// `cacheon`: argument parsing and dispatch only; the work lives in harness/, ledger/, validator/.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "harness/eval.h"
 
 using namespace cacheon;
@@ -201,6 +202,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_common(eval, eval_o);
 
+  cli::SubcommandRuns runs;
+  cli::add_ledger_commands(app, runs);
+  cli::add_commit_command(app, runs);
+  cli::add_check_command(app, runs);
+  cli::add_validator_commands(app, runs);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -212,6 +219,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\nrun '{} --help' for usage\n", e.what(), argv[0]);
     return kExitUsage;
   }
+
+  for (auto& [sub, run] : runs)
+    if (sub->parsed()) return run();
 
   if (bench->parsed()) {
     BenchConfig cfg;

@@ -119,12 +119,15 @@ SqliteStmt& SqliteStmt::bind(int index, double value) {
   return *this;
 }
 SqliteStmt& SqliteStmt::bind(int index, std::string_view text) {
-  note_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+  // A default-constructed view has a null data pointer, which SQLite would bind as NULL.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  note_bind(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT,
                                 SQLITE_UTF8));
   return *this;
 }
 SqliteStmt& SqliteStmt::bind_blob(int index, std::string_view bytes) {
-  note_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";  // empty blob, not NULL
+  note_bind(sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_TRANSIENT));
   return *this;
 }
 SqliteStmt& SqliteStmt::bind_null(int index) {

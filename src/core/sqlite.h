@@ -68,6 +68,9 @@ class SqliteStmt {
   SqliteStmt& bind(int index, const std::optional<int64_t>& value);
   SqliteStmt& bind(int index, const std::optional<std::string>& value);
   SqliteStmt& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+  SqliteStmt& bind(int index, const std::string& text) {
+    return bind(index, std::string_view(text));
+  }
   SqliteStmt& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
 
   // true: a row is ready; false: done. A bind error is reported here (the first one).

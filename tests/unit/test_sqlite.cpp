@@ -97,3 +97,21 @@ TEST(Sqlite, MissingFileWithoutCreateIsAnError) {
 
 }  // namespace
 }  // namespace cacheon
+
+namespace cacheon {
+namespace {
+
+TEST(Sqlite, EmptyTextIsEmptyNotNull) {
+  auto db = SqliteDb::open(":memory:");
+  ASSERT_TRUE(db.ok());
+  auto sel = db->prepare("SELECT ? IS NULL, ? IS NULL, length(?)");
+  ASSERT_TRUE(sel.ok());
+  sel->bind(1, std::string_view()).bind_blob(2, std::string_view()).bind(3, std::string(""));
+  ASSERT_TRUE(*sel->step());
+  EXPECT_EQ(sel->column_int(0), 0);
+  EXPECT_EQ(sel->column_int(1), 0);
+  EXPECT_EQ(sel->column_int(2), 0);
+}
+
+}  // namespace
+}  // namespace cacheon

@@ -1,0 +1,21 @@
+// Subcommand groups beyond bench/eval. Each group adds its subcommands to the app and a function
+// that runs the group when one of them was parsed; main() dispatches. The work itself lives in
+// the modules (ledger/, validator/, harness/): these files only parse and print.
+#pragma once
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace cacheon::cli {
+
+// (subcommand, run): run() returns the process exit code (0 ok, 1 failed, 2 usage, 3 arena-side).
+using SubcommandRuns = std::vector<std::pair<CLI::App*, std::function<int()>>>;
+
+void add_ledger_commands(CLI::App& app, SubcommandRuns& runs);     // cacheon ledger ...
+void add_commit_command(CLI::App& app, SubcommandRuns& runs);      // cacheon commit
+void add_check_command(CLI::App& app, SubcommandRuns& runs);       // cacheon check
+void add_validator_commands(CLI::App& app, SubcommandRuns& runs);  // cacheon validator, worker
+
+}  // namespace cacheon::cli

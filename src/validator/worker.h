@@ -1,0 +1,68 @@
+// The worker: runs the evaluations of one job (a round) against the round's baseline. The
+// baseline server is started on first use and kept for the whole job (one baseline per round,
+// shared by every participant); each participant's server is started, evaluated with the
+// harness (prompts seeded by the round's block hash, the same for everyone) and stopped.
+//
+// The worker writes files only (each evaluation's JSON report and server log under
+// <logs_dir>/round-<id>/); the store is the validator's business, so the validator can claim an
+// evaluation before the worker runs it and record the result after.
+//
+// Blame: a baseline that cannot start makes every evaluation of the job arena-blamed
+// (baseline_failed, undecided); a submission whose server cannot start is the candidate's
+// failure (image_unavailable, startup_timeout, candidate_unreachable).
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arena/types.h"
+#include "harness/eval.h"
+#include "store/arena_store.h"
+#include "validator/config.h"
+#include "validator/launcher.h"
+
+namespace cacheon::validator {
+
+struct EvalJob {
+  int64_t round_id = 0;
+  arena::BlockNumber block = 0;
+  std::string block_hash;  // seeds the prompts
+  std::vector<store::Participant> participants;  // in order
+};
+
+class Worker {
+ public:
+  // config: model, workload, timeouts, baseline command, logs_dir (from ValidatorConfig).
+  Worker(const ValidatorConfig& config, ServerLauncher& launcher, harness::Progress& progress);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs one participant of `job` end to end; never throws. `attempt` names its files so a
+  // re-run after a crash never overwrites the logs of the attempt that died.
+  // on_launched: called once the candidate's server is up, before measuring (crash point).
+  store::EvalResult evaluate(const EvalJob& job, const store::Participant& p, int attempt,
+                             const std::function<void()>& on_launched = {});
+  // Stops the baseline (end of the job). Also done by the destructor or a job change.
+  void finish_job();
+
+  // The harness configuration used for a job (exposed for `cacheon check` and tests).
+  harness::EvalConfig eval_config(const EvalJob& job) const;
+
+ private:
+  Result<const Url*> baseline_for(const EvalJob& job);
+
+  const ValidatorConfig& config_;
+  ServerLauncher& launcher_;
+  harness::Progress& progress_;
+  std::optional<int64_t> baseline_round_;
+  std::unique_ptr<ServerHandle> baseline_;
+  std::optional<Error> baseline_error_;
+};
+
+// The store's per-prompt rows and result fields from a harness outcome (pure).
+store::EvalResult result_from_outcome(const harness::EvalOutcome& outcome);
+
+}  // namespace cacheon::validator
