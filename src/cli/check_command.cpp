@@ -51,22 +51,6 @@ std::optional<Url> url_or_none(const std::string& text, const char* what, bool& 
   return *u;
 }
 
-// The evaluation exactly as the validator's worker builds it (validator/worker.cpp,
-// Worker::eval_config) from its configuration: the documented defaults, or an arena's file.
-harness::EvalConfig eval_config_of(const validator::ValidatorConfig& v) {
-  harness::EvalConfig c;
-  c.model = v.model;
-  c.policy = v.policy;
-  c.gates = v.gates;
-  c.prompts = v.prompts;
-  c.sequence = v.sequence;
-  c.workload = v.workload;
-  c.run = v.run;
-  c.run.model = v.model;
-  c.startup_timeout = v.startup_timeout;
-  return c;
-}
-
 // A server given by URL, or started from a shell command (which must print "listening on
 // http://HOST:PORT") with the validator's local launcher, stopped when this goes away.
 struct Side {
@@ -209,7 +193,7 @@ int run_check(CheckOptions& o) {
     out["error"] = {{"code", "baseline_failed"}, {"message", base.error}};
     return finish(kArena);
   }
-  harness::EvalConfig cfg = eval_config_of(vcfg);
+  harness::EvalConfig cfg = validator::eval_config_for(vcfg, "");
   cfg.baseline = *base.url;
   cfg.candidate = *cand.url;
   cfg.model = o.model;

@@ -288,4 +288,19 @@ Result<ValidatorConfig> load_config(const std::string& path) {
   return parse_config(text, path, base);
 }
 
+harness::EvalConfig eval_config_for(const ValidatorConfig& config, std::string_view block_hash) {
+  harness::EvalConfig c;
+  c.model = config.model;
+  c.policy = config.policy;
+  c.gates = config.gates;
+  c.prompts = config.prompts;
+  if (!block_hash.empty()) c.prompts.block_hash = std::string(block_hash);
+  c.sequence = config.sequence;
+  c.workload = config.workload;
+  c.run = config.run;
+  c.run.model = config.model;
+  c.startup_timeout = config.startup_timeout;
+  return c;
+}
+
 }  // namespace cacheon::validator

@@ -70,4 +70,8 @@ Result<ValidatorConfig> parse_config(std::string_view toml_text, std::string_vie
                                      const std::string& base_dir);
 Result<ValidatorConfig> load_config(const std::string& path);
 
+// The evaluation exactly as the validator runs it (the worker, and `cacheon check` for miners),
+// with prompts seeded by block_hash (empty: the harness default).
+harness::EvalConfig eval_config_for(const ValidatorConfig& config, std::string_view block_hash);
+
 }  // namespace cacheon::validator

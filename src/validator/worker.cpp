@@ -101,18 +101,7 @@ void Worker::finish_job() {
 }
 
 harness::EvalConfig Worker::eval_config(const EvalJob& job) const {
-  harness::EvalConfig c;
-  c.model = config_.model;
-  c.policy = config_.policy;
-  c.gates = config_.gates;
-  c.prompts = config_.prompts;
-  c.prompts.block_hash = job.block_hash;
-  c.sequence = config_.sequence;
-  c.workload = config_.workload;
-  c.run = config_.run;
-  c.run.model = config_.model;
-  c.startup_timeout = config_.startup_timeout;
-  return c;
+  return eval_config_for(config_, job.block_hash);
 }
 
 Result<const Url*> Worker::baseline_for(const EvalJob& job) {
