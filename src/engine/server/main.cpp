@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "engine/model/synthetic.h"
+#include "engine/kernels/cpu/cpu_ops.h"
 #include "engine/server/engine_server.h"
 
 namespace {
@@ -37,6 +38,9 @@ int serve(EngineServerOptions opt, double grace_s) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+
+  if (std::string w = cacheon::engine::cpu::blas_kernel_warning(); !w.empty())
+    fmt::print(stderr, "cacheon-engine: warning: {}\n", w);
 
   EngineServer server(opt);
   if (auto st = server.start(); !st) {

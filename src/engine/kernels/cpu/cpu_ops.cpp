@@ -129,3 +129,21 @@ void swiglu(float* gate, const float* up, int64_t count) {
 }
 
 }  // namespace cacheon::engine::cpu
+
+namespace cacheon::engine::cpu {
+
+std::string blas_kernel_warning() {
+  const std::string core = openblas_get_corename();
+  const bool generic = core == "Prescott" || core == "Core2" || core == "Nehalem" ||
+                       core == "Atom" || core == "Katmai" || core == "Banias";
+  if (!generic) return "";
+  const char* better = __builtin_cpu_supports("avx512f")                                ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "Haswell"
+                                                                                         : nullptr;
+  if (better == nullptr) return "";
+  return std::string("OpenBLAS chose its generic '") + core +
+         "' kernels on a CPU with " + (std::string(better) == "SkylakeX" ? "AVX-512" : "AVX2") +
+         ": set OPENBLAS_CORETYPE=" + better + " for 2x or more";
+}
+
+}  // namespace cacheon::engine::cpu

@@ -4,6 +4,7 @@
 // inputs) we round at the same step, so the golden comparison measures summation order only.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/kv/kv_cache.h"
@@ -37,5 +38,15 @@ void attention(const float* q, int64_t n, int64_t q_stride, int64_t heads, int64
 
 // gate[i] = silu(gate[i]) * up[i] for `count` floats (the SwiGLU product before down_proj).
 void swiglu(float* gate, const float* up, int64_t count);
+
+}  // namespace cacheon::engine::cpu
+
+namespace cacheon::engine::cpu {
+
+// OpenBLAS picks its kernels from the CPU id at load time; 0.3.21 does not know some newer or
+// virtualised CPUs and silently falls back to generic SSE3 ("Prescott") kernels, 2x slower or
+// worse (BENCHMARKS.md). Returns a warning line naming the OPENBLAS_CORETYPE to set when the
+// kernels are generic but the CPU has AVX2/AVX-512, else "".
+std::string blas_kernel_warning();
 
 }  // namespace cacheon::engine::cpu
