@@ -23,37 +23,12 @@
 #include "store/arena_store.h"
 #include "validator/local_launcher.h"
 #include "validator/validator.h"
+#include "validator_fixture.h"
 
 namespace cacheon::validator {
 namespace {
 
-namespace fs = std::filesystem;
-using ledger::Keypair;
-
-const std::string kEngine = std::string(CACHEON_BIN_DIR) + "/cacheon-engine";
-const std::string kCacheon = std::string(CACHEON_BIN_DIR) + "/cacheon";
-constexpr int kNetuid = 1;
-const int64_t kFee = 100'000'000;
-
-Keypair key(uint8_t n) {
-  std::array<uint8_t, 32> seed{};
-  seed.fill(n);
-  return ledger::keypair_from_seed(seed);
-}
-
-std::string digest(char c) { return "sha256:" + std::string(64, c); }
-
-std::string engine_cmd(const fs::path& model, const std::string& extra) {
-  std::string s = "[\"" + kEngine + "\", \"serve\", \"--model\", \"" + model.string() +
-                  "\", \"--served-model-name\", \"tiny\", \"--port\", \"0\", \"--max-model-len\", "
-                  "\"2048\", \"--threads\", \"1\"";
-  if (!extra.empty()) s += ", " + extra;
-  return s + "]";
-}
-
-struct Miner {
-  Keypair cold, hot;
-};
+using namespace fixture;
 
 class ValidatorE2E : public ::testing::Test {
  protected:
@@ -120,18 +95,7 @@ class ValidatorE2E : public ::testing::Test {
   // A registered miner that pays the fee (with `remark`, default the right one) and commits.
   Miner submit(uint8_t seed, const std::string& image, const std::string& dig,
                std::optional<std::string> remark = std::nullopt, std::string raw = "") {
-    Miner m{key(seed), key(static_cast<uint8_t>(seed + 100))};
-    EXPECT_TRUE(ledger_->fund(m.cold.address(), ledger::kRaoPerTao).ok());
-    auto reg = ledger_->register_hotkey(m.cold, m.hot, kNetuid);
-    EXPECT_TRUE(reg.ok()) << reg.error().message;
-    auto paid = ledger_->transfer(m.cold, arena_.address(), kFee,
-                                  remark.value_or(arena::fee_remark(m.hot.address(), dig)));
-    EXPECT_TRUE(paid.ok()) << paid.error().message;
-    if (raw.empty())
-      raw = *arena::serialize_commitment({1, image, dig, paid->id});
-    auto c = ledger_->commit(m.hot, kNetuid, raw);
-    EXPECT_TRUE(c.ok()) << c.error().message;
-    return m;
+    return submit_miner(*ledger_, arena_, seed, image, dig, std::move(remark), std::move(raw));
   }
 
   static std::map<std::string, std::vector<std::string>> images(const ValidatorConfig& c) {
@@ -268,17 +232,6 @@ int run_cli(const fs::path& config, const std::string& crash_at) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-}
-
-// Engines started from this test's work directory that are still alive.
-int live_engines(const fs::path& work) {
-  int n = 0;
-  for (const auto& p : fs::directory_iterator("/proc")) {
-    std::ifstream f(p.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (cmd.find(kEngine) == 0 && cmd.find(work.parent_path().string()) != std::string::npos) ++n;
-  }
-  return n;
 }
 
 TEST_F(ValidatorE2E, KilledMidEvaluationResumesAndRecordsOnce) {
