@@ -63,6 +63,13 @@ store::EvalResult result_from_outcome(const harness::EvalOutcome& outcome) {
   r.score = v.score;
   r.reason_code = v.reason_code;
   r.message = v.message;
+  // No speed-up is claimed inside the baseline's own noise (harness/verdict.h): a server equal
+  // to the baseline must not earn a paid place from noise. The measured score stays in the report.
+  if (v.passed && v.confidence == harness::Confidence::within_noise && r.score > 0) {
+    r.message += fmt::format(" (score {:.4f} is within the noise floor {:.4f}: counted as 0)",
+                             v.score, v.noise_floor);
+    r.score = 0;
+  }
   r.blame = std::string(harness::to_string(v.blame));
   if (v.scoring) {
     for (const auto& p : v.scoring->prompts) {

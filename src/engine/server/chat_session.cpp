@@ -94,8 +94,11 @@ class Session final : public ChatSession, public std::enable_shared_from_this<Se
   }
 
   void on_finished(const std::string& reason) {
-    // The decoder's pending bytes (a cut character) and the filter's held-back tail.
-    text_ += filter_.push(decoder_.flush(), check_stops());
+    // A character cut by the end of generation is dropped, not sent as U+FFFD (as vLLM does):
+    // with logprobs on, every token has already gone out in its own chunk, so that text would
+    // be a content event with no token behind it (the harness's structural gate rejects it).
+    // The filter's held-back tail (a possible stop-string prefix) is real text and goes out.
+    (void)decoder_.flush();
     if (!filter_.stopped()) text_ += filter_.flush(check_stops());
     finish(filter_.stopped() ? "stop" : reason);
   }
