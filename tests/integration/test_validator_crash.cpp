@@ -198,21 +198,16 @@ class ValidatorCrash : public ::testing::Test {
   }
 
   static std::string config_text() {
-    const fs::path m0 = *dir_ / "m0", m1 = *dir_ / "m1";
-    return "[arena]\nmodel = \"tiny\"\nnetuid = 1\npayment_account = \"" + key(3).address() +
-           "\"\nfee = \"0.1\"\ntempo = 360\n"
-           "[ledger]\npath = \"ledger.db\"\n"
-           "[validator]\nwallets_dir = \"wallets\"\nstore = \"arena.db\"\nlogs_dir = \"logs\"\n"
-           "status_file = \"status.json\"\n"
-           "[workload]\nprompts = 2\nwarmup = 0\ninput_tokens = 128\noutput_tokens = 4\n"
-           "ignore_eos = true\nsequence = \"B,C\"\n"
-           "[timeouts]\nstartup_s = 60\nstop_grace_s = 2\n"
-           "[baseline]\ncommand = " + engine_cmd(m0, "\"--prefill-chunk\", \"4\"") + "\n"
-           "[launcher.local.images]\n"
-           "\"ghcr.io/miner/fast@" + digest('1') + "\" = " + engine_cmd(m0, "") + "\n"
-           "\"ghcr.io/miner/medium@" + digest('2') + "\" = " +
-           engine_cmd(m0, "\"--prefill-chunk\", \"12\"") + "\n"
-           "\"ghcr.io/miner/wrong@" + digest('3') + "\" = " + engine_cmd(m1, "") + "\n";
+    RoundConfig c;
+    c.payment_account = key(3).address();
+    c.m0 = *dir_ / "m0";
+    c.m1 = *dir_ / "m1";
+    c.baseline_chunk = 4;
+    c.medium_chunk = 12;
+    c.workload = "prompts = 2\nwarmup = 0\ninput_tokens = 128\noutput_tokens = 4\n"
+                 "ignore_eos = true\nsequence = \"B,C\"\n";
+    c.stop_grace_s = 2;
+    return round_config_text(c);
   }
 
   static void prepare_initial_state(const fs::path& at) {

@@ -70,20 +70,16 @@ class ValidatorE2E : public ::testing::Test {
   }
 
   std::string config_text() const {
-    const fs::path m0 = *dir_ / "m0", m1 = *dir_ / "m1";
-    return "[arena]\nmodel = \"tiny\"\nnetuid = 1\npayment_account = \"" + arena_.address() +
-           "\"\nfee = \"0.1\"\ntempo = 360\n"
-           "[ledger]\npath = \"ledger.db\"\n"
-           "[validator]\nwallets_dir = \"wallets\"\nstore = \"arena.db\"\nlogs_dir = \"logs\"\n"
-           "status_file = \"status.json\"\npoll_interval_s = 0.1\n"
-           "[workload]\nprompts = 3\nwarmup = 1\ninput_tokens = 300\noutput_tokens = 16\n"
-           "[timeouts]\nstartup_s = 60\nstop_grace_s = 5\n"
-           "[baseline]\ncommand = " + engine_cmd(m0, "\"--prefill-chunk\", \"8\"") + "\n"
-           "[launcher.local.images]\n"
-           "\"ghcr.io/miner/fast@" + digest('1') + "\" = " + engine_cmd(m0, "") + "\n"
-           "\"ghcr.io/miner/medium@" + digest('2') + "\" = " +
-           engine_cmd(m0, "\"--prefill-chunk\", \"24\"") + "\n"
-           "\"ghcr.io/miner/wrong@" + digest('3') + "\" = " + engine_cmd(m1, "") + "\n";
+    RoundConfig c;
+    c.payment_account = arena_.address();
+    c.m0 = *dir_ / "m0";
+    c.m1 = *dir_ / "m1";
+    c.baseline_chunk = 8;
+    c.medium_chunk = 24;
+    c.workload = "prompts = 3\nwarmup = 1\ninput_tokens = 300\noutput_tokens = 16\n";
+    c.stop_grace_s = 5;
+    c.validator_extra = "poll_interval_s = 0.1\n";
+    return round_config_text(c);
   }
 
   ValidatorConfig config() const {

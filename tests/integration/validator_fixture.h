@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,37 @@ inline std::string engine_cmd(const fs::path& model, const std::string& extra) {
                   "\"2048\", \"--threads\", \"1\"";
   if (!extra.empty()) s += ", " + extra;
   return s + "]";
+}
+
+// The validator config both end-to-end tests use: the baseline and three miners' images (fast:
+// default engine; medium: another prefill chunk; wrong: the model `m1`), each test choosing the
+// workload and the chunk sizes.
+struct RoundConfig {
+  std::string payment_account;
+  fs::path m0, m1;  // the model and the wrong model
+  int baseline_chunk = 8, medium_chunk = 24;
+  std::string workload;  // the [workload] table's lines
+  double stop_grace_s = 5;
+  std::string validator_extra;  // more [validator] lines
+};
+
+inline std::string round_config_text(const RoundConfig& c) {
+  const auto chunk = [](int n) { return "\"--prefill-chunk\", \"" + std::to_string(n) + "\""; };
+  std::ostringstream t;
+  t << "[arena]\nmodel = \"tiny\"\nnetuid = 1\npayment_account = \"" << c.payment_account
+    << "\"\nfee = \"0.1\"\ntempo = 360\n"
+    << "[ledger]\npath = \"ledger.db\"\n"
+    << "[validator]\nwallets_dir = \"wallets\"\nstore = \"arena.db\"\nlogs_dir = \"logs\"\n"
+    << "status_file = \"status.json\"\n" << c.validator_extra
+    << "[workload]\n" << c.workload
+    << "[timeouts]\nstartup_s = 60\nstop_grace_s = " << c.stop_grace_s << "\n"
+    << "[baseline]\ncommand = " << engine_cmd(c.m0, chunk(c.baseline_chunk)) << "\n"
+    << "[launcher.local.images]\n"
+    << "\"ghcr.io/miner/fast@" << digest('1') << "\" = " << engine_cmd(c.m0, "") << "\n"
+    << "\"ghcr.io/miner/medium@" << digest('2') << "\" = "
+    << engine_cmd(c.m0, chunk(c.medium_chunk)) << "\n"
+    << "\"ghcr.io/miner/wrong@" << digest('3') << "\" = " << engine_cmd(c.m1, "") << "\n";
+  return t.str();
 }
 
 struct Miner {
