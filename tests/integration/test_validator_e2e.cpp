@@ -74,8 +74,10 @@ class ValidatorE2E : public ::testing::Test {
     c.payment_account = arena_.address();
     c.m0 = *dir_ / "m0";
     c.m1 = *dir_ / "m1";
-    c.baseline_chunk = 8;
-    c.medium_chunk = 24;
+    // Wide gaps (prefill 76 steps vs 5 vs 1): the medium score (~0.7) must clear the baseline's
+    // noise floor even on a busy two-core CI machine, where chunk 8 vs 24 (~0.44) did not.
+    c.baseline_chunk = 4;
+    c.medium_chunk = 64;
     c.workload = "prompts = 3\nwarmup = 1\ninput_tokens = 300\noutput_tokens = 16\n";
     c.stop_grace_s = 5;
     c.validator_extra = "poll_interval_s = 0.1\n";
