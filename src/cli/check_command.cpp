@@ -15,7 +15,7 @@
 #include "conformance/conformance.h"
 #include "harness/eval.h"
 #include "validator/config.h"
-#include "validator/local_launcher.h"
+#include "runner/local_launcher.h"
 
 namespace cacheon::cli {
 namespace {
@@ -55,13 +55,13 @@ std::optional<Url> url_or_none(const std::string& text, const char* what, bool& 
 // http://HOST:PORT") with the validator's local launcher, stopped when this goes away.
 struct Side {
   std::optional<Url> url;
-  std::unique_ptr<validator::ServerHandle> process;
+  std::unique_ptr<runner::ServerHandle> process;
   std::string error;
   bool arena_side = false;  // the launcher itself failed (fork, log file), not the server
   bool usage_error = false;
 };
 
-Side bring_up(validator::ServerLauncher& launcher, const std::string& url_text,
+Side bring_up(runner::ServerLauncher& launcher, const std::string& url_text,
               std::vector<std::string> argv, const std::string& name, const CheckOptions& o) {
   Side s;
   if (argv.empty()) {
@@ -70,7 +70,7 @@ Side bring_up(validator::ServerLauncher& launcher, const std::string& url_text,
     s.usage_error = bad;
     return s;
   }
-  validator::LaunchSpec spec;
+  runner::LaunchSpec spec;
   spec.name = name;
   spec.argv = std::move(argv);
   spec.logs_path = (fs::path(o.logs_dir) / (name + ".log")).string();
@@ -78,7 +78,7 @@ Side bring_up(validator::ServerLauncher& launcher, const std::string& url_text,
   auto started = launcher.start(spec);
   if (!started.ok()) {
     s.error = started.error().code + ": " + started.error().message;
-    s.arena_side = started.error().code == validator::launch_code::kLaunchFailed;
+    s.arena_side = started.error().code == runner::launch_code::kLaunchFailed;
     return s;
   }
   s.process = std::move(*started);
@@ -157,7 +157,7 @@ int run_check(CheckOptions& o) {
     return code;
   };
 
-  validator::LocalProcessLauncher launcher({}, std::chrono::milliseconds(5000));
+  runner::LocalProcessLauncher launcher({}, std::chrono::milliseconds(5000));
   Side cand = bring_up(launcher, o.server, shell(o.server_cmd), "server", o);
   if (!cand.url) {
     if (cand.usage_error) return kUsage;

@@ -12,7 +12,7 @@
 #include "ledger/wallet.h"
 #include "store/arena_store.h"
 #include "validator/config.h"
-#include "validator/local_launcher.h"
+#include "runner/local_launcher.h"
 #include "validator/validator.h"
 
 namespace cacheon::cli {
@@ -112,7 +112,7 @@ int run_validator(const ValidatorOpts& o) {
   if (!store.ok()) return fail(store.error(), o.json, 3);
   std::map<std::string, std::vector<std::string>> images;
   for (const auto& [k, v] : cfg->local_images) images[k] = v.argv;
-  validator::LocalProcessLauncher launcher(std::move(images), cfg->stop_grace);
+  runner::LocalProcessLauncher launcher(std::move(images), cfg->stop_grace);
   harness::Progress progress(harness::Progress::stderr_is_tty(), o.quiet);
   validator::Validator v(*cfg, **ledger, *store, launcher, *hotkey, progress,
                          std::move(*crash));

@@ -5,7 +5,7 @@
 // Each check yields pass / fail / skip with a stable code, what was expected, what was seen and
 // a one-line fix (conformance/check_result.h). The list with codes is in README.md.
 //
-// Not in scope: starting servers (conformance/launcher.h, the CLI), speed and correctness
+// Not in scope: starting servers (runner/launcher.h, the CLI), speed and correctness
 // against a baseline (harness/eval.h: `cacheon check` runs it after these checks).
 #pragma once
 #include <chrono>

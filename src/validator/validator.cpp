@@ -33,7 +33,16 @@ store::StandingsRow row_from_standings(const arena::Standings& s, arena::BlockNu
 }
 
 Validator::Validator(const ValidatorConfig& config, ledger::Ledger& ledger,
-                     store::ArenaStore& store, ServerLauncher& launcher, ledger::Keypair hotkey,
+                     store::ArenaStore& store, runner::ServerLauncher& launcher, ledger::Keypair hotkey,
+                     harness::Progress& progress, CrashPoints crash)
+    : Validator(config, ledger, store, *new Worker(config, launcher, progress), std::move(hotkey),
+                progress, std::move(crash)) {
+  // The delegated constructor borrowed the Worker; this one owns it.
+  own_worker_.reset(static_cast<Worker*>(&worker_));
+}
+
+Validator::Validator(const ValidatorConfig& config, ledger::Ledger& ledger,
+                     store::ArenaStore& store, EvalExecutor& executor, ledger::Keypair hotkey,
                      harness::Progress& progress, CrashPoints crash)
     : config_(config),
       ledger_(ledger),
@@ -41,7 +50,7 @@ Validator::Validator(const ValidatorConfig& config, ledger::Ledger& ledger,
       hotkey_(std::move(hotkey)),
       progress_(progress),
       crash_(std::move(crash)),
-      worker_(config, launcher, progress) {}
+      worker_(executor) {}
 
 Result<arena::Standings> Validator::current_standings() {
   auto row = store_.latest_standings();

@@ -32,7 +32,7 @@
 #include "store/arena_store.h"
 #include "validator/config.h"
 #include "validator/crash_points.h"
-#include "validator/launcher.h"
+#include "runner/launcher.h"
 #include "validator/worker.h"
 
 namespace cacheon::validator {
@@ -53,7 +53,12 @@ class Validator {
  public:
   // Everything is borrowed and must outlive the Validator. The hotkey signs set_weights.
   Validator(const ValidatorConfig& config, ledger::Ledger& ledger, store::ArenaStore& store,
-            ServerLauncher& launcher, ledger::Keypair hotkey, harness::Progress& progress,
+            runner::ServerLauncher& launcher, ledger::Keypair hotkey, harness::Progress& progress,
+            CrashPoints crash = {});
+  // The same with evaluations run by `executor` (a remote GPU worker) instead of an
+  // in-process Worker over a launcher.
+  Validator(const ValidatorConfig& config, ledger::Ledger& ledger, store::ArenaStore& store,
+            EvalExecutor& executor, ledger::Keypair hotkey, harness::Progress& progress,
             CrashPoints crash = {});
 
   // One pass; an error means nothing further could be done in this pass (e.g. the ledger is
@@ -88,7 +93,8 @@ class Validator {
   ledger::Keypair hotkey_;
   harness::Progress& progress_;
   CrashPoints crash_;
-  Worker worker_;
+  std::unique_ptr<Worker> own_worker_;  // when built over a launcher
+  EvalExecutor& worker_;
   const std::atomic<bool>* stop_ = nullptr;
   std::string last_error_;
 };

@@ -94,7 +94,7 @@ store::EvalResult result_from_outcome(const harness::EvalOutcome& outcome) {
   return r;
 }
 
-Worker::Worker(const ValidatorConfig& config, ServerLauncher& launcher,
+Worker::Worker(const ValidatorConfig& config, runner::ServerLauncher& launcher,
                harness::Progress& progress)
     : config_(config), launcher_(launcher), progress_(progress) {}
 
@@ -115,7 +115,7 @@ Result<const Url*> Worker::baseline_for(const EvalJob& job) {
   if (baseline_round_ != job.round_id) {
     finish_job();
     baseline_round_ = job.round_id;
-    LaunchSpec spec;
+    runner::LaunchSpec spec;
     spec.name = "baseline";
     spec.argv = config_.baseline.argv;
     spec.logs_path = (fs::path(round_dir(config_, job.round_id)) / "baseline.log").string();
@@ -144,7 +144,7 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
     return early(harness::reason::kBaselineFailed, "arena", false,
                  "the baseline did not start: " + base.error().message);
 
-  LaunchSpec spec;
+  runner::LaunchSpec spec;
   spec.name = name;
   spec.image = p.image;
   spec.digest = p.digest;
@@ -156,13 +156,13 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
   if (!server.ok()) {
     const Error& e = server.error();
     store::EvalResult r =
-        e.code == launch_code::kImageUnavailable
-            ? early(launch_code::kImageUnavailable, "candidate", true, e.message)
-        : e.code == launch_code::kStartupTimeout
+        e.code == runner::launch_code::kImageUnavailable
+            ? early(runner::launch_code::kImageUnavailable, "candidate", true, e.message)
+        : e.code == runner::launch_code::kStartupTimeout
             ? early(harness::reason::kStartupTimeout, "candidate", true, e.message)
-        : e.code == launch_code::kServerExited
+        : e.code == runner::launch_code::kServerExited
             ? early(harness::reason::kCandidateUnreachable, "candidate", true, e.message)
-            : early(launch_code::kLaunchFailed, "arena", false, e.message);
+            : early(runner::launch_code::kLaunchFailed, "arena", false, e.message);
     r.logs_path = spec.logs_path;
     return r;
   }

@@ -21,32 +21,23 @@
 #include "harness/eval.h"
 #include "store/arena_store.h"
 #include "validator/config.h"
-#include "validator/launcher.h"
+#include "validator/executor.h"
+#include "runner/launcher.h"
 
 namespace cacheon::validator {
 
-struct EvalJob {
-  int64_t round_id = 0;
-  arena::BlockNumber block = 0;
-  std::string block_hash;  // seeds the prompts
-  std::vector<store::Participant> participants;  // in order
-};
-
-class Worker {
+class Worker final : public EvalExecutor {
  public:
   // config: model, workload, timeouts, baseline command, logs_dir (from ValidatorConfig).
-  Worker(const ValidatorConfig& config, ServerLauncher& launcher, harness::Progress& progress);
+  Worker(const ValidatorConfig& config, runner::ServerLauncher& launcher, harness::Progress& progress);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Runs one participant of `job` end to end; never throws. `attempt` names its files so a
-  // re-run after a crash never overwrites the logs of the attempt that died.
-  // on_launched: called once the candidate's server is up, before measuring (crash point).
+  // EvalExecutor (executor.h). finish_job() is also done by the destructor or a job change.
   store::EvalResult evaluate(const EvalJob& job, const store::Participant& p, int attempt,
-                             const std::function<void()>& on_launched = {});
-  // Stops the baseline (end of the job). Also done by the destructor or a job change.
-  void finish_job();
+                             const std::function<void()>& on_launched = {}) override;
+  void finish_job() override;
 
   // The harness configuration used for a job (exposed for `cacheon check` and tests).
   harness::EvalConfig eval_config(const EvalJob& job) const;
@@ -55,10 +46,10 @@ class Worker {
   Result<const Url*> baseline_for(const EvalJob& job);
 
   const ValidatorConfig& config_;
-  ServerLauncher& launcher_;
+  runner::ServerLauncher& launcher_;
   harness::Progress& progress_;
   std::optional<int64_t> baseline_round_;
-  std::unique_ptr<ServerHandle> baseline_;
+  std::unique_ptr<runner::ServerHandle> baseline_;
   std::optional<Error> baseline_error_;
 };
 

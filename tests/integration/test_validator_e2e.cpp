@@ -21,11 +21,12 @@
 #include "ledger/local_ledger.h"
 #include "ledger/wallet.h"
 #include "store/arena_store.h"
-#include "validator/local_launcher.h"
+#include "runner/local_launcher.h"
 #include "validator/validator.h"
 #include "validator_fixture.h"
 
 namespace cacheon::validator {
+using namespace runner;  // ServerLauncher and LocalProcessLauncher
 namespace {
 
 using namespace fixture;

@@ -10,9 +10,10 @@
 #include <fstream>
 
 #include "harness/server_probe.h"
-#include "validator/local_launcher.h"
+#include "runner/local_launcher.h"
 
 namespace cacheon::validator {
+using namespace runner;  // ServerLauncher and LocalProcessLauncher
 namespace {
 
 namespace fs = std::filesystem;

@@ -14,10 +14,11 @@
 #include "arena/submission.h"
 #include "ledger/local_ledger.h"
 #include "store/arena_store.h"
-#include "validator/local_launcher.h"
+#include "runner/local_launcher.h"
 #include "validator/validator.h"
 
 namespace cacheon::validator {
+using namespace runner;  // ServerLauncher and LocalProcessLauncher
 namespace {
 
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include "core/http_client.h"
 #include "core/status.h"
 
-namespace cacheon::validator {
+namespace cacheon::runner {
 
 struct LaunchSpec {
   std::string name;                // for messages: "baseline", "<hotkey>@<block>"
@@ -49,4 +49,4 @@ class ServerLauncher {
   virtual Result<std::unique_ptr<ServerHandle>> start(const LaunchSpec& spec) = 0;
 };
 
-}  // namespace cacheon::validator
+}  // namespace cacheon::runner

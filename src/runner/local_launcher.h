@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "validator/launcher.h"
+#include "runner/launcher.h"
 
-namespace cacheon::validator {
+namespace cacheon::runner {
 
 class LocalProcessLauncher final : public ServerLauncher {
  public:
@@ -33,4 +33,4 @@ class LocalProcessLauncher final : public ServerLauncher {
 // Exposed for tests: the URL in the first "listening on http://..." line of `log_text`.
 std::optional<std::string> find_listening_url(std::string_view log_text);
 
-}  // namespace cacheon::validator
+}  // namespace cacheon::runner

@@ -1,4 +1,4 @@
-#include "validator/local_launcher.h"
+#include "runner/local_launcher.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,7 +17,7 @@
 #include "arena/image_ref.h"
 #include "core/clock.h"
 
-namespace cacheon::validator {
+namespace cacheon::runner {
 namespace {
 
 constexpr size_t kMaxLogScan = 1 << 20;  // the address line comes first; never read more
@@ -176,4 +176,4 @@ Result<std::unique_ptr<ServerHandle>> LocalProcessLauncher::start(const LaunchSp
   }
 }
 
-}  // namespace cacheon::validator
+}  // namespace cacheon::runner

@@ -1,0 +1,2 @@
+// placeholder until the remote worker lands
+namespace cacheon::remote {}

@@ -1,0 +1,77 @@
+// The sandbox every submitted server runs in (SPEC §4), as data, and the Docker Engine API
+// "create container" body built from it. Pure: no I/O here, so every setting is table-tested.
+//
+// Defaults are the safe ones: an internal network (no route out), read-only root filesystem with
+// a private size-capped tmpfs at /tmp, cap-drop ALL, no-new-privileges, the runtime's default
+// seccomp profile, pids/memory/CPU/shm/nofile limits, the model directory bind-mounted
+// read-only at /models and nothing else mounted, never privileged, GPUs passed when present.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+
+namespace cacheon::runner {
+
+enum class GpuMode {
+  auto_detect,  // all GPUs when the host has any (/dev/nvidia0 or nvidia-smi), else none
+  none,
+  all,
+};
+// How GPUs are requested: dockerd's DeviceRequests (nvidia container toolkit) or CDI device
+// names (podman: "nvidia.com/gpu=all").
+enum class GpuApi { device_requests, cdi };
+
+struct SandboxProfile {
+  // Resources.
+  int64_t memory_bytes = int64_t{64} << 30;  // hard limit; swap disabled (MemorySwap = memory)
+  double cpus = 8.0;                         // NanoCpus
+  int64_t pids_limit = 4096;
+  int64_t shm_bytes = int64_t{16} << 30;     // /dev/shm (NCCL, PyTorch dataloaders)
+  int64_t tmpfs_bytes = int64_t{4} << 30;    // /tmp, private, noexec off (JIT caches)
+  int64_t nofile = 65536;                    // RLIMIT_NOFILE soft = hard
+  int64_t nproc = 4096;                      // RLIMIT_NPROC soft = hard (0 = leave unset)
+  // Identity: "" keeps the image's user; "nonroot" runs as 65532:65532 when the image's
+  // user is root or empty; anything else is passed as User ("uid:gid").
+  std::string user;
+  // GPUs.
+  GpuMode gpus = GpuMode::auto_detect;
+  GpuApi gpu_api = GpuApi::device_requests;
+  // The port the server listens on inside the container (SPEC §1: 8000).
+  int port = 8000;
+  // Extra environment for every submission ("KEY=VALUE"); validated: no newline, KEY non-empty.
+  std::vector<std::string> env;
+};
+
+// One container to create under the profile.
+struct SandboxedContainer {
+  std::string image_id;     // run by image id ("sha256:..."), never by a mutable tag
+  std::string models_dir;   // host directory bind-mounted read-only at /models
+  std::string network;      // the (internal) network it joins
+  std::map<std::string, std::string> labels;  // cleanup labels (cacheon.managed, cacheon.job, ...)
+  std::string image_user;   // the image's Config.User, for the "nonroot" rule
+  std::vector<std::string> cmd;  // empty: the image's own command
+  bool gpus_present = false;     // resolved by the caller (host_has_gpus()) for auto_detect
+};
+
+// Validates the profile (positive limits, env entries): error code "sandbox_invalid".
+Status validate(const SandboxProfile& profile);
+
+// The POST /containers/create body: Image, Cmd, Env, User, Labels, ExposedPorts,
+// HostConfig {ReadonlyRootfs, Tmpfs, CapDrop ["ALL"], SecurityOpt ["no-new-privileges"],
+// Privileged false, Memory, MemorySwap, NanoCpus, PidsLimit, ShmSize, Ulimits, Mounts [models
+// ro], NetworkMode, DeviceRequests | Devices}, NetworkingConfig.
+nlohmann::json create_body(const SandboxProfile& profile, const SandboxedContainer& c);
+
+// True when the host has NVIDIA GPUs (/dev/nvidia0 exists).
+bool host_has_gpus();
+
+// Parses sizes like "64g", "512m", "1024k", "123" (bytes; binary units). Error "sandbox_invalid".
+Result<int64_t> parse_size(std::string_view text);
+
+}  // namespace cacheon::runner
