@@ -13,6 +13,9 @@ DEB_PACKAGES=(
   # The engine's OCI image (scripts/build-engine-image.sh, tests/container/): podman as root with
   # runc (crun cannot set rlimits in some sandboxes); curl for the container test.
   podman runc curl
+  # Running submissions (src/runner, tests/container/): a local registry to pull from by digest
+  # and busybox-static for the hostile test images built from scratch.
+  docker-registry busybox-static
 )
 
 missing=()
