@@ -12,7 +12,7 @@
 #include "ledger/wallet.h"
 #include "store/arena_store.h"
 #include "validator/config.h"
-#include "runner/local_launcher.h"
+#include "validator/launcher_factory.h"
 #include "validator/validator.h"
 
 namespace cacheon::cli {
@@ -98,8 +98,9 @@ int run_validator(const ValidatorOpts& o) {
     if (o.json)
       std::cout << json{{"ok", true}, {"config", o.config}}.dump() << "\n";
     else
-      fmt::print("{}: ok (ledger {}, store {}, {} local image(s))\n", o.config, cfg->ledger_path,
-                 cfg->store_path, cfg->local_images.size());
+      fmt::print("{}: ok (ledger {}, store {}, {} runner, {} local image(s))\n", o.config,
+                 cfg->ledger_path, cfg->store_path, cfg->launcher_kind,
+                 cfg->local_images.size());
     return 0;
   }
   auto crash = validator::CrashPoints::from_env();
@@ -110,11 +111,10 @@ int run_validator(const ValidatorOpts& o) {
   if (!hotkey.ok()) return fail(hotkey.error(), o.json, 2);
   auto store = store::ArenaStore::open(cfg->store_path);
   if (!store.ok()) return fail(store.error(), o.json, 3);
-  std::map<std::string, std::vector<std::string>> images;
-  for (const auto& [k, v] : cfg->local_images) images[k] = v.argv;
-  runner::LocalProcessLauncher launcher(std::move(images), cfg->stop_grace);
   harness::Progress progress(harness::Progress::stderr_is_tty(), o.quiet);
-  validator::Validator v(*cfg, **ledger, *store, launcher, *hotkey, progress,
+  auto launchers = validator::make_launchers(*cfg, progress);
+  if (!launchers.ok()) return fail(launchers.error(), o.json, 3);
+  validator::Validator v(*cfg, **ledger, *store, launchers->active(), *hotkey, progress,
                          std::move(*crash));
 
   if (o.once) {

@@ -1,7 +1,7 @@
 // The seam between the worker and whatever runs a server: start(spec) gives a handle with the
 // server's base URL and its log file; stop() ends it. The local-process launcher
 // (local_launcher.h) is the development/private-arena runner; the container runner (issue 5)
-// implements the same interface.
+// (container_launcher.h) implements the same interface.
 //
 // Not in scope: health checks and measuring (the harness waits for /health), image policy.
 #pragma once
@@ -30,6 +30,9 @@ class ServerHandle {
   virtual const Url& url() const = 0;
   virtual const std::string& logs_path() const = 0;
   virtual void stop() = 0;  // idempotent
+  // The server's content fingerprint ("sha256:..."), when the launcher can take one (the
+  // container runner, runner/fingerprint.h); "" otherwise. Used by the copy rule.
+  virtual std::string fingerprint() const { return {}; }
 };
 
 namespace launch_code {
@@ -39,8 +42,14 @@ inline constexpr std::string_view kImageUnavailable = "image_unavailable";
 inline constexpr std::string_view kLaunchFailed = "launch_failed";
 // The server exited before reporting its address (the submission's fault).
 inline constexpr std::string_view kServerExited = "server_exited";
-// The server never reported its address within the startup timeout.
+// The server never reported its address (or never answered /health) within the startup timeout.
 inline constexpr std::string_view kStartupTimeout = "startup_timeout";
+// Container runner, the submission's fault: the image could not be pulled by its digest
+// (unknown, registry refused, pull timed out), is over the size cap, or what was pulled does
+// not carry the committed digest.
+inline constexpr std::string_view kImagePullFailed = "image_pull_failed";
+inline constexpr std::string_view kImageTooLarge = "image_too_large";
+inline constexpr std::string_view kImageDigestMismatch = "image_digest_mismatch";
 }  // namespace launch_code
 
 class ServerLauncher {

@@ -64,8 +64,8 @@ Result<int> ArenaStore::recover() {
       "(SELECT id FROM evaluations WHERE state = 'running');"));
   STORE_TRY(db_.exec(
       "UPDATE evaluations SET state = 'pending', decided = NULL, passed = NULL, score = NULL, "
-      "reason_code = NULL, message = NULL, blame = NULL, report_path = NULL, logs_path = NULL "
-      "WHERE state = 'running';"));
+      "reason_code = NULL, message = NULL, blame = NULL, report_path = NULL, logs_path = NULL, "
+      "fingerprint = '' WHERE state = 'running';"));
   int reset = static_cast<int>(db_.changes());
   STORE_TRY(tx->commit());
   return reset;

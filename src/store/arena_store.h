@@ -14,6 +14,7 @@
 // Not in scope: deciding anything (arena/ rules, validator/ loop), reading the chain.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@ namespace cacheon::store {
 
 using arena::BlockNumber;
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Intake: seen -> payment_ok -> queued -> evaluated, or -> rejected / deferred (payment not yet
 // verifiable, retried) / duplicate (a copy of an earlier commit).
@@ -101,6 +102,7 @@ struct EvalResult {
   std::string blame;  // "none" | "candidate" | "arena" (harness::Blame)
   std::string report_path;
   std::string logs_path;
+  std::string fingerprint;  // the server's content fingerprint ("" when not taken)
   std::vector<PromptRow> prompts;
 };
 
@@ -196,6 +198,9 @@ class ArenaStore {
   Result<std::vector<EvaluationRow>> evaluations(int64_t round_id);  // in participant order
   // Every evaluation of a submission across rounds, oldest first.
   Result<std::vector<EvaluationRow>> evaluations_of(const SubmissionKey& key);
+  // The content fingerprint of each submission whose server was fingerprinted (the latest
+  // evaluation that took one), keyed "hotkey@commit_block" (the copy rule's input).
+  Result<std::map<std::string, std::string>> fingerprints();
   // pending -> running (attempts + 1). false when it is not pending (already running or done).
   Result<bool> claim_evaluation(int64_t round_id, const SubmissionKey& key);
   // running -> done with the result and its prompt rows, in one transaction. Recording twice,

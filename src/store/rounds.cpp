@@ -67,7 +67,7 @@ Result<std::vector<PromptRow>> read_prompts(SqliteDb& db, int64_t evaluation_id)
 constexpr std::string_view kEvalSelect =
     "SELECT e.id, e.round_id, p.position, e.hotkey, e.commit_block, p.role, p.image, p.digest, "
     "e.state, e.attempts, e.decided, e.passed, e.score, e.reason_code, e.message, e.blame, "
-    "e.report_path, e.logs_path FROM evaluations e JOIN participants p "
+    "e.report_path, e.logs_path, e.fingerprint FROM evaluations e JOIN participants p "
     "ON p.round_id = e.round_id AND p.hotkey = e.hotkey AND p.commit_block = e.commit_block ";
 
 Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q) {
@@ -98,6 +98,7 @@ Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q) {
       r.blame = q.column_text(15);
       r.report_path = q.column_text(16);
       r.logs_path = q.column_text(17);
+      r.fingerprint = q.column_text(18);
       e.result = std::move(r);
     }
     rows.emplace_back(q.column_int(0), std::move(e));
@@ -193,6 +194,21 @@ Result<std::vector<EvaluationRow>> ArenaStore::evaluations_of(const SubmissionKe
   return read_evals(db_, *q);
 }
 
+Result<std::map<std::string, std::string>> ArenaStore::fingerprints() {
+  auto q = db_.prepare(
+      "SELECT hotkey, commit_block, fingerprint FROM evaluations WHERE fingerprint != '' "
+      "ORDER BY round_id");
+  if (!q.ok()) return q.error();
+  std::map<std::string, std::string> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    out[fmt::format("{}@{}", q->column_text(0), q->column_int(1))] = q->column_text(2);
+  }
+  return out;
+}
+
 Result<bool> ArenaStore::claim_evaluation(int64_t round_id, const SubmissionKey& key) {
   auto q = db_.prepare(
       "UPDATE evaluations SET state = 'running', attempts = attempts + 1 "
@@ -208,9 +224,9 @@ Status ArenaStore::record_evaluation(int64_t round_id, const SubmissionKey& key,
   if (!tx.ok()) return tx.error();
   auto q = db_.prepare(
       "UPDATE evaluations SET state = 'done', decided = ?, passed = ?, score = ?, "
-      "reason_code = ?, message = ?, blame = ?, report_path = ?, logs_path = ? "
-      "WHERE round_id = ? AND hotkey = ? AND commit_block = ? AND state = 'running' "
-      "RETURNING id");
+      "reason_code = ?, message = ?, blame = ?, report_path = ?, logs_path = ?, "
+      "fingerprint = ? WHERE round_id = ? AND hotkey = ? AND commit_block = ? "
+      "AND state = 'running' RETURNING id");
   if (!q.ok()) return q.error();
   q->bind(1, int64_t{r.decided})
       .bind(2, int64_t{r.passed})
@@ -220,9 +236,10 @@ Status ArenaStore::record_evaluation(int64_t round_id, const SubmissionKey& key,
       .bind(6, detail::sv(r.blame))
       .bind(7, detail::sv(r.report_path))
       .bind(8, detail::sv(r.logs_path))
-      .bind(9, round_id)
-      .bind(10, detail::sv(key.hotkey))
-      .bind(11, key.commit_block);
+      .bind(9, detail::sv(r.fingerprint))
+      .bind(10, round_id)
+      .bind(11, detail::sv(key.hotkey))
+      .bind(12, key.commit_block);
   auto row = q->step();
   if (!row.ok()) return row.error();
   if (!*row)

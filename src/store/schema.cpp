@@ -116,7 +116,13 @@ CREATE TABLE weights (
 CREATE UNIQUE INDEX one_pending_weights ON weights (state) WHERE state = 'pending';
 )sql";
 
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kV1};
+// v2: the content fingerprint the container runner takes of each evaluated server (copy rule).
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE evaluations ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+CREATE INDEX evaluations_fingerprint ON evaluations (fingerprint) WHERE fingerprint != '';
+)sql";
+
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kV1, kV2};
 
 Result<int> read_version(SqliteDb& db) {
   if (Status s = db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");

@@ -9,11 +9,14 @@
 #include "ledger/units.h"
 #include "ledger/wallet.h"
 #include "validator/config_reader.h"
+#include "validator/config_runner.h"
 
 namespace cacheon::validator {
 namespace {
 
 using detail::ConfigErrors;
+using detail::read_container_runner;
+using detail::read_sandbox;
 using detail::TableReader;
 namespace fs = std::filesystem;
 
@@ -183,9 +186,13 @@ void read_timeouts(TableReader r, ValidatorConfig& c) {
 }
 
 void read_launcher(TableReader r, ValidatorConfig& c) {
-  std::string kind = "local";
-  r.string("kind", kind, 32);
-  if (kind != "local") r.fail("kind", "must be \"local\" (the container runner comes later)");
+  r.string("kind", c.launcher_kind, 32);
+  if (c.launcher_kind != "local" && c.launcher_kind != "container")
+    r.fail("kind", "must be \"local\" or \"container\"");
+  if (const toml::table* t = r.table("container"))
+    read_container_runner(TableReader(t, r.name("container"), r.errors()), c.container);
+  if (const toml::table* t = r.table("sandbox"))
+    read_sandbox(TableReader(t, r.name("sandbox"), r.errors()), c.container.sandbox);
   const toml::table* local = r.table("local");
   if (local) {
     TableReader l(local, r.name("local"), r.errors());
@@ -251,7 +258,18 @@ Result<ValidatorConfig> parse_config(std::string_view text, std::string_view sou
   read_timeouts(TableReader(top.table("timeouts"), "timeouts", errors), c);
   {
     TableReader b(top.table("baseline"), "baseline", errors);
-    read_command(b, "command", c.baseline, true);
+    std::string image;
+    b.string("image", image, 1024);
+    read_command(b, "command", c.baseline, image.empty());
+    if (!image.empty()) {
+      auto ref = arena::parse_image_reference(image);
+      if (!c.baseline.argv.empty())
+        b.fail("image", "give either command or image, not both");
+      else if (!ref.ok() || ref->digest.empty())
+        b.fail("image", "must be an image reference with a digest, \"name@sha256:<64 hex>\"");
+      else
+        c.baseline_image = ref->name(), c.baseline_digest = ref->digest;
+    }
     b.boolean("scorer", c.baseline_is_scorer);
     b.finish();
   }
@@ -267,11 +285,18 @@ Result<ValidatorConfig> parse_config(std::string_view text, std::string_view sou
                  "= true");
     else if (Status st = arena::validate_margin_policy(c.margin); !st.ok())
       errors.add("margin: " + st.error().message);
+    else if (c.launcher_kind == "container" && c.container.models_dir.empty())
+      errors.add("launcher.container.models_dir: is required with kind = \"container\" (the "
+                 "model directory mounted read-only at /models)");
+    else if (c.launcher_kind == "container" && c.container.reach == runner::Reach::relay &&
+             c.container.relay_image.empty())
+      errors.add("launcher.container.relay_image: is required with reach = \"relay\" (build "
+                 "it with scripts/build-relay-image.sh)");
   }
   if (errors.any()) return invalid(errors.first());
   if (c.wallets_dir.empty()) c.wallets_dir = ledger::default_wallets_dir();
   for (std::string* p : {&c.ledger_path, &c.wallets_dir, &c.store_path, &c.logs_dir,
-                         &c.status_path, &c.prompts.corpus})
+                         &c.status_path, &c.prompts.corpus, &c.container.models_dir})
     *p = resolve(base_dir, *p);
   c.run.model = c.model;
   return c;

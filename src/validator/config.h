@@ -14,6 +14,7 @@
 #include "arena/weights.h"
 #include "core/status.h"
 #include "harness/eval.h"
+#include "runner/container_launcher.h"
 
 namespace cacheon::validator {
 
@@ -56,11 +57,17 @@ struct ValidatorConfig {
   harness::RunOptions run;
   std::chrono::milliseconds startup_timeout{750'000};
   std::chrono::milliseconds stop_grace{10'000};
-  // [baseline]
+  // [baseline]: a command (a local process) or an image "name@sha256:..." (run like the
+  // submissions: by the container runner, or through [launcher.local.images])
   CommandSpec baseline;
+  std::string baseline_image, baseline_digest;
   bool baseline_is_scorer = false;  // the baseline engine also serves teacher-forcing
+  // [launcher] kind: "local" (processes from [launcher.local.images]) or "container"
+  std::string launcher_kind = "local";
   // [launcher.local.images]: "name@sha256:..." -> command (a private arena's mapping)
   std::map<std::string, CommandSpec> local_images;
+  // [launcher.container] and [launcher.sandbox]: the container runner (runner/)
+  runner::ContainerLauncherOptions container;
 
   std::string source;  // the file it came from ("" when parsed from text)
 };

@@ -146,9 +146,15 @@ Status Validator::dedupe_and_queue(PassReport& rep) {
   auto paid = store_.submissions({SubmissionState::payment_ok, SubmissionState::queued,
                                   SubmissionState::evaluated, SubmissionState::duplicate});
   if (!paid.ok()) return paid.error();
+  auto fingerprints = store_.fingerprints();
+  if (!fingerprints.ok()) return fingerprints.error();
   std::vector<arena::ContentClaim> claims;
-  for (const auto& r : *paid)
-    claims.push_back({r.sub.hotkey, r.sub.commit_block, r.sub.digest, std::nullopt});
+  for (const auto& r : *paid) {
+    auto fp = fingerprints->find(fmt::format("{}@{}", r.sub.hotkey, r.sub.commit_block));
+    claims.push_back({r.sub.hotkey, r.sub.commit_block, r.sub.digest,
+                      fp == fingerprints->end() ? std::nullopt
+                                                : std::optional<std::string>(fp->second)});
+  }
   arena::CopyJudgement copies = arena::judge_copies(claims);
   for (const auto& r : *paid) {
     if (r.state == SubmissionState::duplicate) continue;

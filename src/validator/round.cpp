@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "arena/copies.h"
 #include "validator/validator.h"
 
 namespace cacheon::validator {
@@ -116,6 +117,8 @@ Status Validator::run_round(const store::RoundRow& start, PassReport& rep,
           ++rep.evaluations;
         }
         worker_.finish_job();
+        // Fingerprints learned in this round may reveal copies: judge them before ranking.
+        if (Status s = dedupe_and_queue(rep); !s) return s;
         if (Status s = score_round(r); !s) return s;
         crash_.hit("round.scored");
         break;
@@ -171,6 +174,15 @@ Status Validator::score_round(const store::RoundRow& round) {
     rr.score = res.score;
     rr.reason_code = res.reason_code;
     rr.arena_blame = !res.decided;
+    auto sub = store_.submission(e.participant.key);
+    if (!sub.ok()) return sub.error();
+    if (sub->has_value() && (*sub)->state == SubmissionState::duplicate) {
+      // Its content fingerprint matched an earlier commit by another hotkey.
+      rr.passed = false;
+      rr.score = 0;
+      rr.reason_code = std::string(arena::kDuplicateCode);
+      rr.arena_blame = false;
+    }
     in.results.push_back(rr);
     results.push_back({{"hotkey", rr.hotkey},
                        {"commit_block", rr.commit_block},
@@ -180,7 +192,7 @@ Status Validator::score_round(const store::RoundRow& round) {
                        {"score", rr.score},
                        {"reason_code", rr.reason_code},
                        {"blame", res.blame}});
-    if (!res.decided && e.participant.role == store::Role::challenger) {
+    if (rr.arena_blame && e.participant.role == store::Role::challenger) {
       auto history = store_.evaluations_of(e.participant.key);
       if (!history.ok()) return history.error();
       if (static_cast<int>(history->size()) <= config_.max_arena_retries)

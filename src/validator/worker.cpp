@@ -53,7 +53,25 @@ store::EvalResult early(std::string_view code, std::string_view blame, bool deci
   return r;
 }
 
+// A server that could not be started: the submission's fault unless the arena's side failed.
+store::EvalResult launch_failure(const Error& e) {
+  namespace lc = runner::launch_code;
+  if (e.code == lc::kStartupTimeout)
+    return early(harness::reason::kStartupTimeout, "candidate", true, e.message);
+  if (e.code == lc::kServerExited)  // the message has the exit code and the log tail
+    return early(harness::reason::kCandidateUnreachable, "candidate", true, e.message);
+  if (e.code == lc::kImageUnavailable || e.code == lc::kImagePullFailed ||
+      e.code == lc::kImageTooLarge || e.code == lc::kImageDigestMismatch)
+    return early(e.code, "candidate", true, e.message);
+  return early(lc::kLaunchFailed, "arena", false, e.message);
+}
+
 }  // namespace
+
+std::string eval_files_stem(const ValidatorConfig& config, int64_t round_id,
+                            const store::Participant& p, int attempt) {
+  return (fs::path(round_dir(config, round_id)) / file_stem(p, attempt)).string();
+}
 
 store::EvalResult result_from_outcome(const harness::EvalOutcome& outcome) {
   const harness::Verdict& v = outcome.verdict;
@@ -118,6 +136,8 @@ Result<const Url*> Worker::baseline_for(const EvalJob& job) {
     runner::LaunchSpec spec;
     spec.name = "baseline";
     spec.argv = config_.baseline.argv;
+    spec.image = config_.baseline_image;
+    spec.digest = config_.baseline_digest;
     spec.logs_path = (fs::path(round_dir(config_, job.round_id)) / "baseline.log").string();
     spec.startup_timeout = config_.startup_timeout;
     progress_.message(fmt::format("round {}: starting the baseline", job.round_id));
@@ -154,15 +174,7 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
                                 store::to_string(p.role)));
   auto server = launcher_.start(spec);
   if (!server.ok()) {
-    const Error& e = server.error();
-    store::EvalResult r =
-        e.code == runner::launch_code::kImageUnavailable
-            ? early(runner::launch_code::kImageUnavailable, "candidate", true, e.message)
-        : e.code == runner::launch_code::kStartupTimeout
-            ? early(harness::reason::kStartupTimeout, "candidate", true, e.message)
-        : e.code == runner::launch_code::kServerExited
-            ? early(harness::reason::kCandidateUnreachable, "candidate", true, e.message)
-            : early(runner::launch_code::kLaunchFailed, "arena", false, e.message);
+    store::EvalResult r = launch_failure(server.error());
     r.logs_path = spec.logs_path;
     return r;
   }
@@ -173,9 +185,11 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
   cfg.candidate = (*server)->url();
   if (config_.baseline_is_scorer) cfg.scorer = **base;
   harness::EvalOutcome outcome = harness::run_eval(cfg, progress_);
+  const std::string fingerprint = (*server)->fingerprint();
   (*server)->stop();
 
   store::EvalResult r = result_from_outcome(outcome);
+  r.fingerprint = fingerprint;
   r.logs_path = spec.logs_path;
   r.report_path = stem + ".json";
   outcome.report["arena"] = {{"round", job.round_id},
@@ -186,6 +200,7 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
                              {"role", store::to_string(p.role)},
                              {"image", p.image},
                              {"digest", p.digest},
+                             {"fingerprint", fingerprint},
                              {"attempt", attempt},
                              {"logs", spec.logs_path}};
   write_json(r.report_path, outcome.report);

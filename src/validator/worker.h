@@ -53,6 +53,11 @@ class Worker final : public EvalExecutor {
   std::optional<Error> baseline_error_;
 };
 
+// Where an evaluation's files go: <logs_dir>/round-<id>/<stem> (append ".json" for the report,
+// ".log" for the server log). Also used by the remote executor for the files it receives.
+std::string eval_files_stem(const ValidatorConfig& config, int64_t round_id,
+                            const store::Participant& p, int attempt);
+
 // The store's per-prompt rows and result fields from a harness outcome (pure).
 store::EvalResult result_from_outcome(const harness::EvalOutcome& outcome);
 
