@@ -182,6 +182,7 @@ void read_timeouts(TableReader r, ValidatorConfig& c) {
   r.seconds("read_s", t.read_idle, 0.001, 86'400);
   r.seconds("request_s", t.total, 0.001, 86'400);
   r.seconds("stop_grace_s", c.stop_grace, 0, 3'600);
+  r.seconds("evaluation_s", c.evaluation_timeout, 1, 7 * 86'400);
   r.finish();
 }
 

@@ -57,6 +57,9 @@ struct ValidatorConfig {
   harness::RunOptions run;
   std::chrono::milliseconds startup_timeout{750'000};
   std::chrono::milliseconds stop_grace{10'000};
+  // One candidate's whole evaluation, server start included: past it the server is stopped and
+  // the result is evaluation_timeout (the candidate's fault).
+  std::chrono::milliseconds evaluation_timeout{2 * 3'600'000};
   // [baseline]: a command (a local process) or an image "name@sha256:..." (run like the
   // submissions: by the container runner, or through [launcher.local.images])
   CommandSpec baseline;

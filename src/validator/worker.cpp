@@ -1,7 +1,11 @@
 #include "validator/worker.h"
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -9,6 +13,8 @@ namespace cacheon::validator {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr std::string_view kEvaluationTimeout = "evaluation_timeout";
 
 // Only [A-Za-z0-9], at most 18 characters: hotkeys come from the chain.
 std::string file_safe(std::string_view s) {
@@ -52,6 +58,37 @@ store::EvalResult early(std::string_view code, std::string_view blame, bool deci
   r.message = std::move(message);
   return r;
 }
+
+// Runs on_expiry once if still armed at the deadline; the destructor disarms and joins. The
+// whole-evaluation bound: stopping the candidate's server makes the harness's requests fail at
+// once, so run_eval returns soon after.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::steady_clock::time_point deadline, std::function<void()> on_expiry)
+      : thread_([this, deadline, f = std::move(on_expiry)] {
+          std::unique_lock lock(mu_);
+          if (!cv_.wait_until(lock, deadline, [this] { return disarmed_; })) {
+            fired_ = true;
+            f();
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mu_);
+      disarmed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool fired() const { return fired_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool disarmed_ = false;
+  std::atomic<bool> fired_{false};
+  std::thread thread_;  // last: started once the members above exist
+};
 
 // A server that could not be started: the submission's fault unless the arena's side failed.
 store::EvalResult launch_failure(const Error& e) {
@@ -159,6 +196,7 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
   const std::string stem = (fs::path(dir) / file_stem(p, attempt)).string();
   const std::string name = fmt::format("{}@{}", p.key.hotkey, p.key.commit_block);
 
+  const auto deadline = std::chrono::steady_clock::now() + config_.evaluation_timeout;
   auto base = baseline_for(job);
   if (!base.ok())
     return early(harness::reason::kBaselineFailed, "arena", false,
@@ -184,12 +222,27 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
   cfg.baseline = **base;
   cfg.candidate = (*server)->url();
   if (config_.baseline_is_scorer) cfg.scorer = **base;
-  harness::EvalOutcome outcome = harness::run_eval(cfg, progress_);
+  harness::EvalOutcome outcome;
+  bool timed_out = false;
+  {
+    runner::ServerHandle* handle = server->get();
+    Watchdog watchdog(deadline, [handle] { handle->stop(); });
+    outcome = harness::run_eval(cfg, progress_);
+    timed_out = watchdog.fired();
+  }
   const std::string fingerprint = (*server)->fingerprint();
   (*server)->stop();
 
   store::EvalResult r = result_from_outcome(outcome);
   r.fingerprint = fingerprint;
+  if (timed_out) {
+    const std::string measured = r.reason_code;
+    r = early(kEvaluationTimeout, "candidate", true,
+              fmt::format("the evaluation ran past {} s and the server was stopped (the harness "
+                          "then saw: {})",
+                          config_.evaluation_timeout.count() / 1000.0, measured));
+    r.fingerprint = fingerprint;
+  }
   r.logs_path = spec.logs_path;
   r.report_path = stem + ".json";
   outcome.report["arena"] = {{"round", job.round_id},
