@@ -70,13 +70,17 @@ nlohmann::json relay_body(const ContainerLauncherOptions& o, const std::string& 
              {{{"Name", "nofile"}, {"Soft", 4096}, {"Hard", 4096}},
               {{"Name", "nproc"}, {"Soft", 4096}, {"Hard", 4096}}}},
             {"NetworkMode", relay_network},
-            {"RestartPolicy", {{"Name", "no"}}}}},
-          {"NetworkingConfig", {{"EndpointsConfig", {{relay_network, nlohmann::json::object()}}}}}};
+            {"RestartPolicy", {{"Name", "no"}}}}}};
 }
 
-std::string describe_exit(const ContainerState& s) {
+std::string describe_exit(const ContainerState& s, int64_t memory_bytes) {
   std::string out = fmt::format("exit code {}", s.exit_code);
-  if (s.oom_killed) out += ", killed for using more memory than the sandbox allows";
+  if (s.oom_killed)
+    out += fmt::format(", killed for using more memory than the sandbox allows ({} MiB)",
+                       memory_bytes >> 20);
+  else if (s.exit_code == 137)  // not every runtime reports the OOM kill itself
+    out += fmt::format(", killed by SIGKILL: most often the sandbox's memory limit ({} MiB)",
+                       memory_bytes >> 20);
   if (!s.error.empty()) out += ", runtime: " + s.error;
   return out;
 }
@@ -202,6 +206,7 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   c.labels = labels_for(options_, "server", spec.name);
   c.image_user = info->user;
   c.gpus_present = gpus_present_;
+  if (Status v = validate(c); !v.ok()) return arena_fail(v.error());
   auto server = runtime_.create_container(object_name(options_.scope, spec.name),
                                           create_body(options_.sandbox, c));
   if (!server.ok()) return arena_fail(server.error());
@@ -218,14 +223,10 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   // 4. How the harness reaches it.
   std::string url_host = server_ip;
   if (options_.reach == Reach::relay) {
-    std::string relay_net = options_.relay_network;
-    if (relay_net.empty()) {
-      auto nets = runtime_.list_networks({});
-      relay_net = "bridge";
-      if (nets.ok())
-        for (const auto& n : *nets)
-          if (n.name == "podman") relay_net = "podman";
-    }
+    // "bridge" is the default network in both dockerd and podman's compat API (podman
+    // reports its own name for it, "podman", in inspect).
+    const std::string relay_net =
+        options_.relay_network.empty() ? "bridge" : options_.relay_network;
     auto relay = runtime_.create_container(object_name(options_.scope, "relay"),
                                            relay_body(options_, server_ip, relay_net, spec.name));
     if (!relay.ok()) return arena_fail(relay.error());
@@ -234,7 +235,8 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
     if (Status s = runtime_.start_container(*relay); !s.ok()) return arena_fail(s.error());
     auto ri = runtime_.inspect_container(*relay);
     if (!ri.ok()) return arena_fail(ri.error());
-    url_host = ri->ip_by_network[relay_net];
+    for (const auto& [network, ip] : ri->ip_by_network)
+      if (network != net_name && !ip.empty()) url_host = ip;
   }
   if (url_host.empty() || (options_.reach == Reach::relay && server_ip.empty()))
     return fail(launch_code::kLaunchFailed,
@@ -251,7 +253,7 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
       return fail(launch_code::kServerExited,
                   fmt::format("{}: the server exited before /health answered ({}); last log "
                               "lines:\n{}",
-                              spec.name, describe_exit(st->state),
+                              spec.name, describe_exit(st->state, options_.sandbox.memory_bytes),
                               tail.ok() ? *tail : "(logs unavailable)"));
     }
     HttpClientRequest req;

@@ -52,7 +52,7 @@ struct ContainerLauncherOptions {
   std::chrono::milliseconds health_poll{250};
   Reach reach = Reach::relay;
   std::string relay_image;    // required for Reach::relay (a local image, by name or id)
-  std::string relay_network;  // "" = "podman" when it exists, else "bridge" (dockerd)
+  std::string relay_network;  // "" = the default network ("bridge", in dockerd and podman)
   std::string scope = "default";  // label value shared by everything this launcher creates
   bool remove_images = false;     // remove a submission's image after its run
   bool fingerprint = true;

@@ -26,11 +26,19 @@ namespace cacheon::runner {
 struct FingerprintLimits {
   int64_t max_bytes = int64_t{30} << 30;  // tar bytes (the image cap is 20 GB)
   int64_t max_entries = 2'000'000;
+  // Memory held for the sorted index (paths, link targets): a deep tree of long names must not
+  // exhaust the validator.
+  int64_t max_index_bytes = int64_t{512} << 20;
 };
 
 // Path prefixes left out (no leading slash; a prefix matches the path itself and everything
 // under it): the weights, virtual filesystems, the tmpfs, and files the runtime writes per
-// container.
+// container: models proc sys dev tmp run etc/hosts etc/hostname etc/resolv.conf etc/mtab
+// .containerenv .dockerenv.
+//
+// Directories do not contribute (only files, links and special files do): an empty directory
+// carries no server, and the runtime creates mount-point directories (etc, var/tmp, models)
+// that differ between runtimes and versions.
 std::vector<std::string> default_fingerprint_exclusions();
 
 struct Fingerprint {

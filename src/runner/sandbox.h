@@ -23,8 +23,14 @@ enum class GpuMode {
   none,
   all,
 };
-// How GPUs are requested: dockerd's DeviceRequests (nvidia container toolkit) or CDI device
-// names (podman: "nvidia.com/gpu=all").
+// How GPUs are requested, both as HostConfig.DeviceRequests:
+//  device_requests: {"Driver":"nvidia","Count":-1,"Capabilities":[["gpu"]]} (dockerd with the
+//    nvidia container toolkit);
+//  cdi: {"Driver":"cdi","DeviceIDs":["nvidia.com/gpu=all"]} (dockerd >= 25 with CDI enabled,
+//    podman >= 5.4, containers/podman#25171).
+// Podman < 5.4 has no compat-API form that attaches GPUs: it ignores nvidia DeviceRequests
+// (create succeeds, no GPU) and stats a CDI name in HostConfig.Devices as a path (seen on
+// 4.3.1: "stat nvidia.com/gpu=all: no such file or directory"); there only the libpod API does.
 enum class GpuApi { device_requests, cdi };
 
 struct SandboxProfile {
@@ -33,7 +39,7 @@ struct SandboxProfile {
   double cpus = 8.0;                         // NanoCpus
   int64_t pids_limit = 4096;
   int64_t shm_bytes = int64_t{16} << 30;     // /dev/shm (NCCL, PyTorch dataloaders)
-  int64_t tmpfs_bytes = int64_t{4} << 30;    // /tmp, private, noexec off (JIT caches)
+  int64_t tmpfs_bytes = int64_t{4} << 30;    // /tmp, private, exec allowed (JIT caches)
   int64_t nofile = 65536;                    // RLIMIT_NOFILE soft = hard
   int64_t nproc = 4096;                      // RLIMIT_NPROC soft = hard (0 = leave unset)
   // Identity: "" keeps the image's user; "nonroot" runs as 65532:65532 when the image's
@@ -61,17 +67,24 @@ struct SandboxedContainer {
 
 // Validates the profile (positive limits, env entries): error code "sandbox_invalid".
 Status validate(const SandboxProfile& profile);
+// Validates one container's inputs (image id "sha256:<64 hex>", absolute models_dir without
+// "..", network name, labels and cmd without control bytes): error code "sandbox_invalid".
+// create_body() does not re-check: callers validate both first.
+Status validate(const SandboxedContainer& container);
 
 // The POST /containers/create body: Image, Cmd, Env, User, Labels, ExposedPorts,
 // HostConfig {ReadonlyRootfs, Tmpfs, CapDrop ["ALL"], SecurityOpt ["no-new-privileges"],
 // Privileged false, Memory, MemorySwap, NanoCpus, PidsLimit, ShmSize, Ulimits, Mounts [models
-// ro], NetworkMode, DeviceRequests | Devices}, NetworkingConfig.
+// ro], NetworkMode, RestartPolicy no, AutoRemove false, DeviceRequests (GPUs)},
+// NetworkingConfig.
 nlohmann::json create_body(const SandboxProfile& profile, const SandboxedContainer& c);
 
 // True when the host has NVIDIA GPUs (/dev/nvidia0 exists).
 bool host_has_gpus();
 
-// Parses sizes like "64g", "512m", "1024k", "123" (bytes; binary units). Error "sandbox_invalid".
+// Parses sizes like "64g", "512m", "1024k", "123" (bytes; binary units; case-insensitive; "kb"
+// and "kib" mean "k"). Integers only ("1.5g" is rejected: write "1536m"). Error
+// "sandbox_invalid" on junk, a sign, a fraction or overflow.
 Result<int64_t> parse_size(std::string_view text);
 
 }  // namespace cacheon::runner

@@ -79,7 +79,8 @@ void read_sandbox(TableReader r, runner::SandboxProfile& p) {
   else if (api == "device-requests")
     p.gpu_api = runner::GpuApi::device_requests;
   else
-    r.fail("gpu_api", "must be \"device-requests\" (dockerd) or \"cdi\" (podman)");
+    r.fail("gpu_api", "must be \"device-requests\" (dockerd with the nvidia toolkit) or "
+                      "\"cdi\" (docker >= 25 with CDI, podman >= 5.4)");
   int port = p.port;
   r.integer("port", port, 1, 65535);
   p.port = port;
