@@ -17,5 +17,6 @@ void add_ledger_commands(CLI::App& app, SubcommandRuns& runs);     // cacheon le
 void add_commit_command(CLI::App& app, SubcommandRuns& runs);      // cacheon commit
 void add_check_command(CLI::App& app, SubcommandRuns& runs);       // cacheon check
 void add_validator_commands(CLI::App& app, SubcommandRuns& runs);  // cacheon validator, worker
+void add_worker_commands(CLI::App& app, SubcommandRuns& runs);     // cacheon worker (remote)
 
 }  // namespace cacheon::cli

@@ -207,6 +207,7 @@ int main(int argc, char** argv) {
   cli::add_commit_command(app, runs);
   cli::add_check_command(app, runs);
   cli::add_validator_commands(app, runs);
+  cli::add_worker_commands(app, runs);
 
   try {
     app.parse(argc, argv);

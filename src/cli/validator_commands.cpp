@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "ledger/wallet.h"
 #include "store/arena_store.h"
 #include "validator/config.h"
+#include "remote/remote_executor.h"
 #include "validator/launcher_factory.h"
 #include "validator/validator.h"
 
@@ -91,6 +93,19 @@ void print_table(const validator::PassReport& r, const json& status) {
   if (!r.weights.empty()) fmt::print("weights: {}\n", r.weights);
 }
 
+remote::RemoteWorkerOptions remote_options(const validator::RemoteWorkersConfig& c) {
+  remote::RemoteWorkerOptions r;
+  r.urls = c.workers;
+  r.token_file = c.token_file;
+  r.ca_file = c.ca_file;
+  r.connect_timeout = c.connect;
+  r.handshake_timeout = c.handshake;
+  r.health_timeout = c.health;
+  r.read_idle_timeout = c.read_idle;
+  r.eval_timeout = c.evaluation;
+  return r;
+}
+
 int run_validator(const ValidatorOpts& o) {
   auto cfg = validator::load_config(o.config);
   if (!cfg.ok()) return fail(cfg.error(), o.json, 2);
@@ -112,10 +127,25 @@ int run_validator(const ValidatorOpts& o) {
   auto store = store::ArenaStore::open(cfg->store_path);
   if (!store.ok()) return fail(store.error(), o.json, 3);
   harness::Progress progress(harness::Progress::stderr_is_tty(), o.quiet);
-  auto launchers = validator::make_launchers(*cfg, progress);
-  if (!launchers.ok()) return fail(launchers.error(), o.json, 3);
-  validator::Validator v(*cfg, **ledger, *store, launchers->active(), *hotkey, progress,
-                         std::move(*crash));
+  // Evaluations run in-process (servers from the configured launcher) or, with [remote]
+  // workers, on remote GPU hosts (the launcher then lives on the worker).
+  std::optional<validator::Launchers> launchers;
+  std::unique_ptr<remote::RemoteExecutor> remote_executor;
+  std::unique_ptr<validator::Validator> vp;
+  if (cfg->remote.workers.empty()) {
+    auto l = validator::make_launchers(*cfg, progress);
+    if (!l.ok()) return fail(l.error(), o.json, 3);
+    launchers = std::move(*l);
+    vp = std::make_unique<validator::Validator>(*cfg, **ledger, *store, launchers->active(),
+                                                *hotkey, progress, std::move(*crash));
+  } else {
+    auto ex = remote::RemoteExecutor::create(*cfg, remote_options(cfg->remote), progress);
+    if (!ex.ok()) return fail(ex.error(), o.json, 3);
+    remote_executor = std::move(*ex);
+    vp = std::make_unique<validator::Validator>(*cfg, **ledger, *store, *remote_executor,
+                                                *hotkey, progress, std::move(*crash));
+  }
+  validator::Validator& v = *vp;
 
   if (o.once) {
     auto rep = v.run_once();

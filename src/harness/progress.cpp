@@ -23,9 +23,9 @@ void Progress::phase(const std::string& name, int total) {
 }
 
 void Progress::step(int done, const std::string& note) {
-  if (quiet_) return;
+  if (quiet_ && !sink_) return;
   double secs = (mono_ns() - start_ns_) / 1e9;
-  if (interactive_) {
+  if (interactive_ && !quiet_) {
     const int width = 30;
     int filled = total_ > 0 ? done * width / total_ : width;
     std::string bar(filled, '#');
@@ -42,11 +42,16 @@ void Progress::step(int done, const std::string& note) {
   int last_tenth = total_ > 0 && last_printed_ > 0 ? last_printed_ * 10 / total_ : 0;
   if (done != total_ && tenth == last_tenth) return;
   last_printed_ = done;
+  if (sink_)
+    sink_(fmt::format("{} {}/{} ({:.1f}s){}{}", phase_, done, total_, secs, note.empty() ? "" : " ",
+                      note));
+  if (quiet_) return;
   std::fprintf(stderr, "%s %d/%d (%.1fs)%s%s\n", phase_.c_str(), done, total_, secs,
                note.empty() ? "" : " ", note.c_str());
 }
 
 void Progress::message(const std::string& line) {
+  if (sink_) sink_(line);
   if (quiet_) return;
   if (bar_open_) std::fprintf(stderr, "\r\033[K");
   std::fprintf(stderr, "%s\n", line.c_str());

@@ -2,6 +2,7 @@
 // Writes to stderr so stdout stays clean for JSON.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace cacheon::harness {
@@ -16,6 +17,9 @@ class Progress {
   void step(int done, const std::string& note = {});
   void message(const std::string& line);  // a line above the bar
   void finish_phase();
+  // Also hands every message, and in plain mode every printed phase step, to `sink`, even when
+  // quiet: a remote worker streams them to the validator. Called on the reporting thread.
+  void set_sink(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
 
  private:
   bool interactive_;
@@ -25,6 +29,7 @@ class Progress {
   int last_printed_ = -1;
   int64_t start_ns_ = 0;
   bool bar_open_ = false;
+  std::function<void(const std::string&)> sink_;
 };
 
 }  // namespace cacheon::harness

@@ -6,10 +6,16 @@ namespace cacheon::runner {
 
 void tear_down(ContainerRuntime& runtime, ContainerObjects& o, std::chrono::milliseconds grace) {
   const auto grace_s = std::chrono::duration_cast<std::chrono::seconds>(grace);
-  // The relay first: no new connection reaches the server while it shuts down.
-  if (!o.relay_id.empty()) (void)runtime.remove_container(o.relay_id, true);
+  // The relay first: no new connection reaches the server while it shuts down. Killed, not
+  // stopped: it keeps no state, and a forced remove of a running container waits for its stop
+  // timeout.
+  if (!o.relay_id.empty()) {
+    (void)runtime.kill_container(o.relay_id, "KILL");
+    (void)runtime.remove_container(o.relay_id, true);
+  }
   if (!o.server_id.empty()) {
     (void)runtime.stop_container(o.server_id, grace_s);
+    (void)runtime.kill_container(o.server_id, "KILL");  // an error when it already stopped
     // The follower ends with the container's log stream; stop() joins it either way.
     if (o.logs) o.logs->stop();
     (void)runtime.remove_container(o.server_id, true);

@@ -25,11 +25,14 @@ Error with_call(std::string_view call, Error e) {
 }
 
 Error status_error(std::string_view call, int status, std::string_view body) {
+  std::string message = docker::daemon_error_message(body);
   std::string_view code = status == 404   ? runtime_code::kNotFound
                           : status == 409 ? runtime_code::kConflict
                                           : runtime_code::kApiError;
-  return Error{std::string(code), fmt::format("{}: {} (HTTP {})", call,
-                                              docker::daemon_error_message(body), status)};
+  // Podman 4.3's compat handlers answer a name collision with 500, not 409.
+  if (status == 500 && message.find("already in use") != std::string::npos)
+    code = runtime_code::kConflict;
+  return Error{std::string(code), fmt::format("{}: {} (HTTP {})", call, message, status)};
 }
 
 // The request target: "/<api_version><path>".

@@ -16,6 +16,7 @@ namespace {
 
 using detail::ConfigErrors;
 using detail::read_container_runner;
+using detail::read_remote;
 using detail::read_sandbox;
 using detail::TableReader;
 namespace fs = std::filesystem;
@@ -275,6 +276,7 @@ Result<ValidatorConfig> parse_config(std::string_view text, std::string_view sou
     b.finish();
   }
   read_launcher(TableReader(top.table("launcher"), "launcher", errors), c);
+  read_remote(TableReader(top.table("remote"), "remote", errors), c.remote);
   top.finish();
   if (!errors.any()) {
     if (c.payment_account.empty())
@@ -297,7 +299,8 @@ Result<ValidatorConfig> parse_config(std::string_view text, std::string_view sou
   if (errors.any()) return invalid(errors.first());
   if (c.wallets_dir.empty()) c.wallets_dir = ledger::default_wallets_dir();
   for (std::string* p : {&c.ledger_path, &c.wallets_dir, &c.store_path, &c.logs_dir,
-                         &c.status_path, &c.prompts.corpus, &c.container.models_dir})
+                         &c.status_path, &c.prompts.corpus, &c.container.models_dir,
+                         &c.remote.token_file, &c.remote.ca_file})
     *p = resolve(base_dir, *p);
   c.run.model = c.model;
   return c;

@@ -24,6 +24,17 @@ struct CommandSpec {
   std::vector<std::string> argv;
 };
 
+// [remote]: evaluations run by remote GPU workers (`cacheon worker`, remote/) instead of the
+// in-process worker. Mapped onto remote::RemoteWorkerOptions by the CLI.
+struct RemoteWorkersConfig {
+  std::vector<std::string> workers;  // "https://HOST:PORT", tried in order; empty: in-process
+  std::string token_file;            // the shared secret (mode 0600)
+  std::string ca_file;               // PEM pinning the workers' certificates
+  std::chrono::milliseconds connect{5'000}, handshake{10'000}, health{10'000},
+      read_idle{60'000};
+  std::chrono::milliseconds evaluation{0};  // 0: derived from [timeouts]
+};
+
 struct ValidatorConfig {
   // [arena]
   std::string model = "Qwen2.5-72B-Instruct";  // served model name every server must list
@@ -71,6 +82,7 @@ struct ValidatorConfig {
   std::map<std::string, CommandSpec> local_images;
   // [launcher.container] and [launcher.sandbox]: the container runner (runner/)
   runner::ContainerLauncherOptions container;
+  RemoteWorkersConfig remote;
 
   std::string source;  // the file it came from ("" when parsed from text)
 };

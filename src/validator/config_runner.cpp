@@ -100,3 +100,31 @@ void read_sandbox(TableReader r, runner::SandboxProfile& p) {
 }
 
 }  // namespace cacheon::validator::detail
+
+namespace cacheon::validator::detail {
+
+void read_remote(TableReader r, RemoteWorkersConfig& c) {
+  if (const toml::node* n = r.node("workers")) {
+    const toml::array* a = n->as_array();
+    if (!a || a->size() > 64) return r.fail("workers", "must be an array of 0..64 URLs");
+    for (const auto& item : *a) {
+      auto s = item.value<std::string>();
+      if (!item.is_string() || !s || s->rfind("https://", 0) != 0 || s->size() > 512)
+        return r.fail("workers", "every element must be an \"https://HOST:PORT\" URL");
+      c.workers.push_back(*s);
+    }
+  }
+  r.string("token_file", c.token_file, 4096);
+  r.string("ca_file", c.ca_file, 4096);
+  r.seconds("connect_s", c.connect, 0.01, 3'600);
+  r.seconds("handshake_s", c.handshake, 0.01, 3'600);
+  r.seconds("health_s", c.health, 0.01, 3'600);
+  r.seconds("read_idle_s", c.read_idle, 0.1, 86'400);
+  r.seconds("evaluation_s", c.evaluation, 0, 7 * 86'400);
+  r.finish();
+  if (!c.workers.empty() && (c.token_file.empty() || c.ca_file.empty()))
+    r.errors().add("remote: workers need token_file and ca_file (cacheon worker gen-token, "
+                   "cacheon worker gen-cert)");
+}
+
+}  // namespace cacheon::validator::detail

@@ -85,8 +85,9 @@ class RuntimeTest : public ::testing::Test {
         EXPECT_TRUE(rt_->remove_container(c.id, true).ok()) << c.id;
       }
     }
-    if (auto ns = rt_->list_networks({kLabel}); ns.ok())
+    if (auto ns = rt_->list_networks({kLabel}); ns.ok()) {
       for (const auto& n : *ns) EXPECT_TRUE(rt_->remove_network(n.id).ok()) << n.name;
+    }
     auto left = rt_->list_containers({kLabel});
     ASSERT_TRUE(left.ok());
     EXPECT_TRUE(left->empty()) << "containers left behind";

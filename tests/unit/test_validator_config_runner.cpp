@@ -118,3 +118,28 @@ TEST(ValidatorConfigRunner, BadValuesNameTheirKey) {
 
 }  // namespace
 }  // namespace cacheon::validator
+
+namespace cacheon::validator {
+namespace {
+
+TEST(ValidatorConfigRunner, RemoteWorkers) {
+  auto c = parse("[remote]\nworkers = [\"https://10.0.0.5:8443\"]\ntoken_file = \"t\"\n"
+                 "ca_file = \"/etc/w.crt\"\nread_idle_s = 30\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->remote.workers, (std::vector<std::string>{"https://10.0.0.5:8443"}));
+  EXPECT_EQ(c->remote.token_file, "/cfg/t");
+  EXPECT_EQ(c->remote.ca_file, "/etc/w.crt");
+  EXPECT_EQ(c->remote.read_idle, std::chrono::seconds(30));
+  EXPECT_TRUE(parse("")->remote.workers.empty());
+  for (const std::string bad : {"[remote]\nworkers = [\"http://x:1\"]\ntoken_file = \"t\"\n"
+                                "ca_file = \"c\"\n",
+                                "[remote]\nworkers = [\"https://x:1\"]\n",
+                                "[remote]\nworker = []\n"}) {
+    auto r = parse(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("remote"), std::string::npos) << r.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace cacheon::validator

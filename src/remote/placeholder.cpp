@@ -1,2 +1,0 @@
-// placeholder until the remote worker lands
-namespace cacheon::remote {}
