@@ -65,6 +65,23 @@ class ContainerLauncherTest : public ::testing::Test {
     return s;
   }
 
+  // The worker's settings: the engine image as the baseline, `prompts` short prompts.
+  validator::ValidatorConfig worker_config(int prompts) const {
+    const auto& base = world_->image("engine");
+    validator::ValidatorConfig cfg;
+    cfg.model = "Qwen2.5-72B-Instruct";  // what the engine image serves by default
+    cfg.logs_dir = logs_;
+    cfg.baseline_image = base.repo;
+    cfg.baseline_digest = base.digest;
+    cfg.prompts.spec.scored = prompts;
+    cfg.prompts.spec.warmup = 0;
+    cfg.prompts.spec.input_tokens = 200;
+    cfg.prompts.spec.output_tokens = 8;
+    cfg.startup_timeout = 60s;
+    cfg.stop_grace = 3s;
+    return cfg;
+  }
+
   LauncherWorld* world_ = nullptr;
   std::string scope_, logs_;
   std::unique_ptr<ContainerRuntime> rt_;
@@ -96,19 +113,8 @@ void expect_sandboxed(int pid) {
 }
 
 TEST_F(ContainerLauncherTest, TheEngineImageRunsSandboxedAndPassesAnEvaluation) {
-  const auto& base = world_->image("engine");
   const auto& cand = world_->image("engine-copy");
-  validator::ValidatorConfig cfg;
-  cfg.model = "Qwen2.5-72B-Instruct";  // what the engine image serves by default
-  cfg.logs_dir = logs_;
-  cfg.baseline_image = base.repo;
-  cfg.baseline_digest = base.digest;
-  cfg.prompts.spec.scored = 2;
-  cfg.prompts.spec.warmup = 0;
-  cfg.prompts.spec.input_tokens = 200;
-  cfg.prompts.spec.output_tokens = 8;
-  cfg.startup_timeout = 60s;
-  cfg.stop_grace = 3s;
+  validator::ValidatorConfig cfg = worker_config(2);
   ContainerLauncher launcher(world_->options(scope_));
   ASSERT_TRUE(launcher.check().ok()) << launcher.check().error().message;
   harness::Progress progress(false, true);
@@ -270,18 +276,8 @@ TEST_F(ContainerLauncherTest, ImagesAreTakenByDigestOnly) {
 }
 
 TEST_F(ContainerLauncherTest, GarbageAfterHealthFailsTheEvaluationNotTheArena) {
-  const auto& base = world_->image("engine");
   const auto& cand = world_->image("garbage");
-  validator::ValidatorConfig cfg;
-  cfg.logs_dir = logs_;
-  cfg.baseline_image = base.repo;
-  cfg.baseline_digest = base.digest;
-  cfg.prompts.spec.scored = 1;
-  cfg.prompts.spec.warmup = 0;
-  cfg.prompts.spec.input_tokens = 200;
-  cfg.prompts.spec.output_tokens = 8;
-  cfg.startup_timeout = 60s;
-  cfg.stop_grace = 3s;
+  validator::ValidatorConfig cfg = worker_config(1);
   ContainerLauncher launcher(world_->options(scope_));
   harness::Progress progress(false, true);
   validator::Worker worker(cfg, launcher, progress);
