@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -85,6 +86,31 @@ std::string describe_exit(const ContainerState& s, int64_t memory_bytes) {
   return out;
 }
 
+// Pull progress for the operator: a line when the pull starts, then at most one every 5 s with
+// the bytes so far over the layers' totals (the daemon sends a message per chunk).
+std::function<void(const PullProgress&)> pull_reporter(const LaunchSpec& spec,
+                                                       const std::string& ref) {
+  if (!spec.on_progress) return {};
+  spec.on_progress(fmt::format("{}: pulling {}", spec.name, ref));
+  struct Layers {
+    std::map<std::string, std::pair<int64_t, int64_t>> bytes;  // id -> (current, total)
+    int64_t last_ns = 0;
+  };
+  auto layers = std::make_shared<Layers>();
+  layers->last_ns = mono_ns();
+  return [layers, report = spec.on_progress, name = spec.name](const PullProgress& p) {
+    if (!p.id.empty() && p.total > 0 && layers->bytes.size() < 4096)
+      layers->bytes[p.id] = {p.current, p.total};
+    const int64_t now = mono_ns();
+    if (now - layers->last_ns < 5'000'000'000) return;
+    layers->last_ns = now;
+    int64_t cur = 0, total = 0;
+    for (const auto& [id, b] : layers->bytes) cur += b.first, total += b.second;
+    report(fmt::format("{}: pulling, {:.1f} of {:.1f} MB in {} layer(s)", name, cur / 1e6,
+                       total / 1e6, layers->bytes.size()));
+  };
+}
+
 }  // namespace
 
 ContainerLauncher::ContainerLauncher(ContainerLauncherOptions options, ServerLauncher* fallback)
@@ -157,7 +183,7 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   if (!info.ok() && info.error().code != runtime_code::kNotFound)
     return launch_error(launch_code::kLaunchFailed, "container runtime: " + info.error().message);
   if (!info.ok()) {
-    Status pulled = runtime_.pull(*ref, options_.pull_timeout);
+    Status pulled = runtime_.pull(*ref, options_.pull_timeout, pull_reporter(spec, *ref));
     if (!pulled.ok()) {
       if (pulled.error().code == runtime_code::kUnreachable)
         return launch_error(launch_code::kLaunchFailed, pulled.error().message);

@@ -6,6 +6,7 @@
 // Not in scope: health checks and measuring (the harness waits for /health), image policy.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct LaunchSpec {
   std::vector<std::string> argv;   // explicit command (the baseline); empty: look up the image
   std::string logs_path;           // where the server's stdout+stderr go
   std::chrono::milliseconds startup_timeout{60'000};  // until the server reports its address
+  // Lines for the operator while starting (the container runner's pull progress); may be empty.
+  std::function<void(const std::string&)> on_progress;
 };
 
 class ServerHandle {

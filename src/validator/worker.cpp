@@ -177,6 +177,7 @@ Result<const Url*> Worker::baseline_for(const EvalJob& job) {
     spec.digest = config_.baseline_digest;
     spec.logs_path = (fs::path(round_dir(config_, job.round_id)) / "baseline.log").string();
     spec.startup_timeout = config_.startup_timeout;
+    spec.on_progress = [this](const std::string& line) { progress_.message(line); };
     progress_.message(fmt::format("round {}: starting the baseline", job.round_id));
     auto h = launcher_.start(spec);
     if (h.ok())
@@ -208,6 +209,7 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
   spec.digest = p.digest;
   spec.logs_path = stem + ".log";
   spec.startup_timeout = config_.startup_timeout;
+  spec.on_progress = [this](const std::string& line) { progress_.message(line); };
   progress_.message(fmt::format("round {}: evaluating {} ({})", job.round_id, name,
                                 store::to_string(p.role)));
   auto server = launcher_.start(spec);

@@ -247,9 +247,15 @@ TEST_F(ContainerLauncherTest, ImagesAreTakenByDigestOnly) {
   // An unknown digest.
   LaunchSpec unknown = spec("die");
   unknown.digest = "sha256:" + std::string(64, 'e');
+  std::vector<std::string> progress;
+  unknown.on_progress = [&](const std::string& line) { progress.push_back(line); };
   auto r1 = launcher.start(unknown);
   ASSERT_FALSE(r1.ok());
   EXPECT_EQ(r1.error().code, launch_code::kImagePullFailed) << r1.error().message;
+  ASSERT_FALSE(progress.empty());
+  EXPECT_NE(progress[0].find("pulling " + world_->image("die").repo + "@sha256:eeee"),
+            std::string::npos)
+      << progress[0];
   // Another repository's name with the die image's digest: the digest names the content, so
   // what runs is the die image (exit code 42), whatever the name says. Taking someone else's
   // digest is the copy rule's business (arena/copies.h), not a way to run other content.
