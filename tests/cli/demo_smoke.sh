@@ -45,9 +45,18 @@ for (const n of ["same-as-baseline", "chunk64", "chunk2048"])
   check(ev[n]?.result?.passed === true, n + " passed: " + JSON.stringify(ev[n]?.result?.message));
 check(ev.corrupt?.result?.reason_code === "correctness_first_mismatch" &&
       ev.corrupt.result.blame === "candidate", "corrupt fails first-mismatch");
-check(ev.chunk2048?.result?.score > 0, "the whole-prompt prefill is faster than the baseline");
 const placed = [s.leader, s.runner_up].filter(Boolean).map((p) => names.get(p.hotkey));
-check(placed.includes("chunk2048") || placed.includes("chunk64"), "a faster miner placed: " + placed);
+// A speed-up inside the baseline's own noise counts as 0 (by design): on a machine too busy to
+// tell the servers apart the speed claims are not checked here (ValidatorE2E checks the ranking
+// with wide gaps); everything else above and below does not depend on timing.
+if (/within the noise floor/.test(ev.chunk2048?.result?.message ?? "")) {
+  console.error("NOTE: the machine was too noisy to check the speed claims: " +
+                ev.chunk2048.result.message);
+} else {
+  check(ev.chunk2048?.result?.score > 0, "the whole-prompt prefill is faster than the baseline");
+  check(placed.includes("chunk2048") || placed.includes("chunk64"),
+        "a faster miner placed: " + placed);
+}
 check(!placed.some((n) => ["corrupt", "copycat", "underpaid"].includes(n)), "no bad miner placed");
 const w = s.weights[0];
 check(w?.state === "set" && w.weights.reduce((a, x) => a + x.weight, 0) === 65535,
@@ -60,6 +69,14 @@ if DEMO_BUILD=0 DEMO_OUT="$WORK/foreign" "$ROOT/scripts/demo.sh" "$BUILD" >"$WOR
   fail "a foreign DEMO_OUT was accepted"
 fi
 [ -e "$WORK/foreign/keep" ] || fail "a foreign DEMO_OUT was wiped"
-grep -q "LEADER" "$OUT/standings.txt" || fail "no leader in the table"
-grep -q "DUPLICATE" "$OUT/standings.txt" || fail "no duplicate in the table"
+# The table says what status.json says (a leader only when one cleared the noise floor).
+if node -e 'process.exit(JSON.parse(require("fs").readFileSync(process.argv[1])).leader ? 0 : 1)' \
+    "$OUT/status.json"; then
+  grep -q "LEADER" "$OUT/standings.txt" || fail "no leader in the table"
+else
+  grep -q "no place" "$OUT/standings.txt" || fail "no 'no place' row in a table without a leader"
+fi
+for outcome in DUPLICATE DISQUALIFIED REJECTED; do
+  grep -q "$outcome" "$OUT/standings.txt" || fail "no $outcome row in the table"
+done
 echo "demo_smoke: ok"

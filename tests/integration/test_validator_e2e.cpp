@@ -166,25 +166,38 @@ TEST_F(ValidatorE2E, ARoundRanksPaysAndRejectsWithReasons) {
   const auto& rw = by[wrong.hot.address()];
   EXPECT_TRUE(rf.passed) << rf.reason_code << ": " << rf.message;
   EXPECT_TRUE(rm.passed) << rm.reason_code << ": " << rm.message;
-  EXPECT_GT(rf.score, 0.05);
-  EXPECT_GT(rm.score, 0.0);
+  EXPECT_GT(rf.score, 0.05) << rf.message;
   EXPECT_EQ(rf.prompts.size(), 3u);
   EXPECT_TRUE(fs::exists(rf.report_path));
   EXPECT_FALSE(rw.passed);
   EXPECT_TRUE(rw.decided);
   EXPECT_EQ(rw.reason_code, "correctness_first_mismatch");
   EXPECT_EQ(rw.blame, "candidate");
+  // A speed-up inside the baseline's noise counts as 0 (worker.cpp); the prefill gaps are wide
+  // (~0.75 vs noise floors of 0.05-0.3 on a quiet machine) but a busy shared VM can still hide
+  // the medium one. Then it must hold no place: checked either way.
+  const bool medium_counts = rm.message.find("within the noise floor") == std::string::npos;
+  if (medium_counts) {
+    EXPECT_GT(rm.score, 0.0) << rm.message;
+  } else {
+    EXPECT_EQ(rm.score, 0.0) << rm.message;
+  }
 
-  // Standings: the two correct miners hold the places, the better score leads.
+  // Standings: the correct miners whose speed-up counts hold the places, the better score leads.
   auto standings = *st->latest_standings();
   ASSERT_TRUE(standings.has_value());
-  ASSERT_TRUE(standings->leader && standings->runner_up);
-  std::set<std::string> placed = {standings->leader->key.hotkey,
-                                  standings->runner_up->key.hotkey};
-  EXPECT_EQ(placed, (std::set<std::string>{fast.hot.address(), medium.hot.address()}));
-  EXPECT_GE(standings->leader->score, standings->runner_up->score);
+  ASSERT_TRUE(standings->leader.has_value());
+  std::set<std::string> placed = {standings->leader->key.hotkey};
+  if (standings->runner_up) placed.insert(standings->runner_up->key.hotkey);
+  std::set<std::string> expected = {fast.hot.address()};
+  if (medium_counts) expected.insert(medium.hot.address());
+  EXPECT_EQ(placed, expected) << "medium: " << rm.message;
+  if (standings->runner_up) {
+    EXPECT_GE(standings->leader->score, standings->runner_up->score);
+  }
 
-  // Weights on the ledger: 80/20 of a full pool (scores above the 0.10 target), nothing burnt.
+  // Weights on the ledger: 80/20 of a full pool (scores above the 0.10 target), nothing burnt
+  // (all to the leader without a runner-up).
   auto head = ledger_->head();
   auto w = ledger_->weights(kNetuid, validator_.hot.address(), head->number);
   ASSERT_TRUE(w.ok() && w->has_value());
@@ -195,8 +208,12 @@ TEST_F(ValidatorE2E, ARoundRanksPaysAndRejectsWithReasons) {
     total += x.weight;
   }
   EXPECT_EQ(total, 65535);
-  EXPECT_NEAR(weights[standings->leader->uid], 0.8 * 65535, 1);
-  EXPECT_NEAR(weights[standings->runner_up->uid], 0.2 * 65535, 1);
+  if (standings->runner_up) {
+    EXPECT_NEAR(weights[standings->leader->uid], 0.8 * 65535, 1);
+    EXPECT_NEAR(weights[standings->runner_up->uid], 0.2 * 65535, 1);
+  } else {
+    EXPECT_EQ(weights[standings->leader->uid], 65535);
+  }
 
   // The status file tells the same story.
   std::ifstream f(cfg.status_path);
