@@ -109,10 +109,13 @@ int run_worker(const WorkerOpts& o) {
                          ? std::chrono::milliseconds(static_cast<int64_t>(o.eval_deadline_s * 1000))
                          : remote::worker_deadline_for(*cfg);
   so.log = [](const std::string& line) { fmt::print("{}\n", line), std::fflush(stdout); };
-  so.on_deadline = [] {
+  runner::ContainerLauncher* containers = launchers->container();
+  so.on_deadline = [containers] {
     fmt::print(stderr, "worker: an evaluation overran its deadline; exiting so the supervisor "
                        "restarts a clean worker\n");
-    std::_Exit(3);  // the servers die with us (PR_SET_PDEATHSIG)
+    // Local servers die with us (PR_SET_PDEATHSIG); containers do not: remove them first.
+    if (containers) (void)containers->sweep();
+    std::_Exit(3);
   };
   remote::WorkerServer server(so, std::move(*token), worker);
   progress.set_sink([&server](const std::string& line) { server.progress_line(line); });

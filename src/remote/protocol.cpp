@@ -84,6 +84,50 @@ Result<ResultPayload> parse_result_payload(const json& record) {
   return out;
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], 0 if there is none (overlongs, surrogates and
+// code points past U+10FFFF are invalid).
+size_t utf8_len(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) >= 0xA0))) return 0;
+  if (n == 4 && ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) >= 0x90))) return 0;
+  return n;
+}
+
+// Invalid UTF-8 and control bytes (but newline and tab) become '?': the text then never grows
+// when it is written as JSON (U+FFFD is 3 bytes, "\u0001" 6), so a log of hostile bytes stays
+// inside the record's bound instead of making the result unreadable (an arena-blamed failure).
+std::string printable_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) {
+      out += '?';
+      ++i;
+      continue;
+    }
+    const size_t n = utf8_len(s, i);
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<std::string> read_tail(const std::string& path, size_t max) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return std::nullopt;
@@ -93,6 +137,7 @@ std::optional<std::string> read_tail(const std::string& path, size_t max) {
   std::string data(size - skip, '\0');
   f.read(data.data(), static_cast<std::streamsize>(data.size()));
   data.resize(static_cast<size_t>(std::max<std::streamsize>(0, f.gcount())));
+  data = printable_utf8(data);
   if (skip > 0) data = fmt::format("[cacheon: the first {} bytes of this log were cut]\n", skip) + data;
   return data;
 }

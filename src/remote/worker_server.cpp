@@ -92,7 +92,11 @@ struct WorkerServer::Impl {
   void accept_next() {
     auto io = std::make_shared<net::io_context>();
     acceptor.async_accept(*io, [this, io](boost::system::error_code ec, tcp::socket sock) {
-      if (ec || stopping) return;
+      if (stopping || ec == net::error::operation_aborted) return;
+      if (ec) {  // a failed accept (EMFILE, a reset peer) must not end the accept loop
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return accept_next();
+      }
       count(&WorkerStats::connections);
       std::lock_guard lock(conns_mu);
       for (auto it = conns.begin(); it != conns.end();) {  // reap finished connections

@@ -12,6 +12,7 @@
 
 #include "arena/image_ref.h"
 #include "core/clock.h"
+#include "core/sha256.h"
 #include "runner/container_server.h"
 
 namespace cacheon::runner {
@@ -111,6 +112,15 @@ std::function<void(const PullProgress&)> pull_reporter(const LaunchSpec& spec,
   };
 }
 
+// Files alone do not make the server: the same files started with other flags or environment
+// (how engines are tuned) are different submissions. The fingerprint covers both.
+std::string with_run_config(const std::string& files_digest, const ImageInfo& info) {
+  const nlohmann::json run = {{"entrypoint", info.entrypoint}, {"cmd", info.cmd},
+                              {"env", info.env},               {"user", info.user},
+                              {"working_dir", info.working_dir}};
+  return "sha256:" + sha256_hex(files_digest + "\n" + run.dump());
+}
+
 }  // namespace
 
 ContainerLauncher::ContainerLauncher(ContainerLauncherOptions options, ServerLauncher* fallback)
@@ -182,10 +192,16 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   auto info = runtime_.inspect_image(*ref);
   if (!info.ok() && info.error().code != runtime_code::kNotFound)
     return launch_error(launch_code::kLaunchFailed, "container runtime: " + info.error().message);
+  bool pulled_now = false;
   if (!info.ok()) {
+    pulled_now = true;
     Status pulled = runtime_.pull(*ref, options_.pull_timeout, pull_reporter(spec, *ref));
     if (!pulled.ok()) {
-      if (pulled.error().code == runtime_code::kUnreachable)
+      // The daemon failing us is the arena's problem; the registry refusing or stalling on the
+      // committed reference is the submission's.
+      const std::string& code = pulled.error().code;
+      if (code == runtime_code::kUnreachable || code == runtime_code::kTimeout ||
+          code == runtime_code::kBadResponse || code == runtime_code::kApiError)
         return launch_error(launch_code::kLaunchFailed, pulled.error().message);
       return launch_error(launch_code::kImagePullFailed,
                           fmt::format("{}: pulling {} failed: {}", spec.name, *ref,
@@ -197,13 +213,18 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
                           spec.name + ": pulled, but the image cannot be inspected: " +
                               info.error().message);
   }
+  // A rejected image we pulled is removed again (not forced: never from under a container).
+  auto reject = [&](std::string_view code, std::string message) {
+    if (pulled_now) (void)runtime_.remove_image(info->id, false);
+    return launch_error(code, std::move(message));
+  };
   if (!has_digest(*info, spec.digest))
-    return launch_error(launch_code::kImageDigestMismatch,
+    return reject(launch_code::kImageDigestMismatch,
                         fmt::format("{}: the image found for {} does not carry the committed "
                                     "digest {}",
                                     spec.name, *ref, spec.digest));
   if (info->size > options_.max_image_bytes)
-    return launch_error(launch_code::kImageTooLarge,
+    return reject(launch_code::kImageTooLarge,
                         fmt::format("{}: the image is {} bytes, over the {} byte cap", spec.name,
                                     info->size, options_.max_image_bytes));
 
@@ -213,6 +234,15 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   auto fail = [&](std::string_view code, std::string message) {
     tear_down(runtime_, objects, options_.stop_grace);
     return launch_error(code, std::move(message));
+  };
+  // A server that is gone: its exit code and last lines, at once.
+  auto exited = [&](const ContainerState& st) {
+    auto tail = runtime_.logs_tail(objects.server_id, options_.log_tail_lines);
+    return fail(launch_code::kServerExited,
+                fmt::format("{}: the server exited before /health answered ({}); last log "
+                            "lines:\n{}",
+                            spec.name, describe_exit(st, options_.sandbox.memory_bytes),
+                            tail.ok() ? *tail : "(logs unavailable)"));
   };
   auto arena_fail = [&](const Error& e) {
     return fail(launch_code::kLaunchFailed, spec.name + ": container runtime: " + e.message);
@@ -231,19 +261,27 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   c.network = net_name;
   c.labels = labels_for(options_, "server", spec.name);
   c.image_user = info->user;
+  c.volumes = info->volumes;
   c.gpus_present = gpus_present_;
   if (Status v = validate(c); !v.ok()) return arena_fail(v.error());
   auto server = runtime_.create_container(object_name(options_.scope, spec.name),
                                           create_body(options_.sandbox, c));
   if (!server.ok()) return arena_fail(server.error());
   objects.server_id = *server;
-  if (Status s = runtime_.start_container(*server); !s.ok())
-    return fail(launch_code::kServerExited, spec.name + ": the container did not start: " +
-                                                s.error().message);
+  if (Status s = runtime_.start_container(*server); !s.ok()) {
+    const std::string& code = s.error().code;
+    if (code == runtime_code::kUnreachable || code == runtime_code::kTimeout ||
+        code == runtime_code::kBadResponse)
+      return arena_fail(s.error());
+    // The daemon refused to start what the image asks for (a missing entrypoint, ...).
+    return fail(launch_code::kServerExited,
+                spec.name + ": the container did not start: " + s.error().message);
+  }
   objects.logs = std::make_unique<LogFollower>(options_.runtime, *server, spec.logs_path,
                                                options_.max_log_bytes);
   auto inspected = runtime_.inspect_container(*server);
   if (!inspected.ok()) return arena_fail(inspected.error());
+  if (!inspected->state.running) return exited(inspected->state);
   const std::string server_ip = inspected->ip_by_network[net_name];
 
   // 4. How the harness reaches it.
@@ -274,14 +312,8 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
   const int64_t deadline = mono_ns() + spec.startup_timeout.count() * 1'000'000;
   for (;;) {
     auto st = runtime_.inspect_container(*server);
-    if (st.ok() && !st->state.running) {
-      auto tail = runtime_.logs_tail(*server, options_.log_tail_lines);
-      return fail(launch_code::kServerExited,
-                  fmt::format("{}: the server exited before /health answered ({}); last log "
-                              "lines:\n{}",
-                              spec.name, describe_exit(st->state, options_.sandbox.memory_bytes),
-                              tail.ok() ? *tail : "(logs unavailable)"));
-    }
+    if (!st.ok() && st.error().code == runtime_code::kUnreachable) return arena_fail(st.error());
+    if (st.ok() && !st->state.running) return exited(st->state);
     HttpClientRequest req;
     req.target = "/health";
     HttpTimeouts t;
@@ -313,7 +345,7 @@ Result<std::unique_ptr<ServerHandle>> ContainerLauncher::start(const LaunchSpec&
     auto done = exported.ok() && fed.ok() ? fp.finish() : Result<Fingerprint>(Error{
         "fingerprint_failed", !fed.ok() ? fed.error().message : exported.error().message});
     if (done.ok())
-      fingerprint = done->digest;
+      fingerprint = with_run_config(done->digest, *info);
     else  // the copy rule falls back to digests for this server; the operator should know
       fmt::print(stderr, "container runner: {}: no fingerprint: {}: {}\n", spec.name,
                  done.error().code, done.error().message);

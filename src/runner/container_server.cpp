@@ -22,7 +22,8 @@ void tear_down(ContainerRuntime& runtime, ContainerObjects& o, std::chrono::mill
   }
   if (o.logs) o.logs->stop();
   if (!o.network_id.empty()) (void)runtime.remove_network(o.network_id);
-  if (o.remove_image && !o.image_id.empty()) (void)runtime.remove_image(o.image_id, true);
+  // Not forced: never from under another container (the baseline may run the same image).
+  if (o.remove_image && !o.image_id.empty()) (void)runtime.remove_image(o.image_id, false);
   o = ContainerObjects{};
 }
 

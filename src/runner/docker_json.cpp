@@ -138,6 +138,8 @@ Result<ImageInfo> parse_image_info(const json& j) {
   info.cmd = c.strings("Cmd");
   info.env = c.strings("Env");
   for (const auto& [port, _] : c.obj("ExposedPorts").items()) info.exposed_ports.push_back(port);
+  for (const auto& [path, _] : c.obj("Volumes").items()) info.volumes.push_back(path);
+  info.working_dir = c.str("WorkingDir");
   if (r.err) return *r.err;
   if (c.err) return *c.err;
   if (info.id.empty()) return bad("inspect image: no Id");

@@ -68,6 +68,8 @@ struct ImageInfo {
   std::string user;  // Config.User ("" = root)
   std::vector<std::string> entrypoint, cmd, env;
   std::vector<std::string> exposed_ports;  // "8000/tcp"
+  std::vector<std::string> volumes;        // Config.Volumes paths (the sandbox covers them)
+  std::string working_dir;
 };
 
 struct ContainerState {

@@ -126,6 +126,12 @@ Status validate(const SandboxedContainer& c) {
   for (const std::string& a : c.cmd)
     if (a.find('\0') != std::string::npos) return invalid("cmd argument contains a NUL");
   if (has_control(c.image_user)) return invalid("image_user contains a control character");
+  if (c.volumes.size() > 64) return invalid("the image declares more than 64 volumes");
+  for (const std::string& v : c.volumes)
+    if (v.empty() || v[0] != '/' || v.size() > 1024 || has_control(v) ||
+        v.find("..") != std::string::npos || v.find(',') != std::string::npos ||
+        v.rfind("/models", 0) == 0 || v == "/")
+      return invalid("the image declares a volume at an unusable path '" + v + "'");
   return Status::Ok();
 }
 
@@ -136,12 +142,19 @@ nlohmann::json create_body(const SandboxProfile& p, const SandboxedContainer& c)
   json ulimits = json::array();
   ulimits.push_back({{"Name", "nofile"}, {"Soft", p.nofile}, {"Hard", p.nofile}});
   if (p.nproc > 0) ulimits.push_back({{"Name", "nproc"}, {"Soft", p.nproc}, {"Hard", p.nproc}});
+  ulimits.push_back({{"Name", "core"}, {"Soft", 0}, {"Hard", 0}});  // no core dumps on disk
+
+  // "exec" spelled out: dockerd and podman both default a tmpfs to noexec, and JIT caches
+  // (Triton, torch.compile) execute from /tmp. Declared volumes get the same kind of tmpfs.
+  const std::string tmpfs_opts = "rw,exec,nosuid,nodev,size=" + std::to_string(p.tmpfs_bytes);
+  json tmpfs = {{"/tmp", tmpfs_opts}};
+  for (const std::string& v : c.volumes) tmpfs[v] = tmpfs_opts;
 
   json host = {
       {"ReadonlyRootfs", true},
-      // "exec" spelled out: dockerd and podman both default a tmpfs to noexec, and JIT caches
-      // (Triton, torch.compile) execute from /tmp.
-      {"Tmpfs", {{"/tmp", "rw,exec,nosuid,nodev,size=" + std::to_string(p.tmpfs_bytes)}}},
+      {"Tmpfs", tmpfs},
+      // The runtime's own log file is capped too (LogFollower caps our copy).
+      {"LogConfig", {{"Type", ""}, {"Config", {{"max-size", std::to_string(p.log_bytes)}}}}},
       {"CapDrop", json::array({"ALL"})},
       // No seccomp= option: the runtime's default profile stays in force.
       {"SecurityOpt", json::array({"no-new-privileges"})},

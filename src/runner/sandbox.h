@@ -41,7 +41,10 @@ struct SandboxProfile {
   int64_t shm_bytes = int64_t{16} << 30;     // /dev/shm (NCCL, PyTorch dataloaders)
   int64_t tmpfs_bytes = int64_t{4} << 30;    // /tmp, private, exec allowed (JIT caches)
   int64_t nofile = 65536;                    // RLIMIT_NOFILE soft = hard
-  int64_t nproc = 4096;                      // RLIMIT_NPROC soft = hard (0 = leave unset)
+  int64_t nproc = 4096;                      // RLIMIT_NPROC soft = hard (0 = leave unset).
+                                             // Per uid across containers: PidsLimit is the
+                                             // per-container bound; keep nproc >= pids_limit
+  int64_t log_bytes = int64_t{64} << 20;     // the runtime's own copy of the logs (max-size)
   // Identity: "" keeps the image's user; "nonroot" runs as 65532:65532 when the image's
   // user is root or empty; anything else is passed as User ("uid:gid").
   std::string user;
@@ -62,6 +65,9 @@ struct SandboxedContainer {
   std::map<std::string, std::string> labels;  // cleanup labels (cacheon.managed, cacheon.job, ...)
   std::string image_user;   // the image's Config.User, for the "nonroot" rule
   std::vector<std::string> cmd;  // empty: the image's own command
+  // The image's declared VOLUMEs: each gets a private size-capped tmpfs (the runtime would
+  // otherwise give it a writable, unbounded anonymous volume on the host's disk).
+  std::vector<std::string> volumes;
   bool gpus_present = false;     // resolved by the caller (host_has_gpus()) for auto_detect
 };
 

@@ -197,8 +197,9 @@ store::EvalResult Worker::evaluate(const EvalJob& job, const store::Participant&
   const std::string stem = (fs::path(dir) / file_stem(p, attempt)).string();
   const std::string name = fmt::format("{}@{}", p.key.hotkey, p.key.commit_block);
 
-  const auto deadline = std::chrono::steady_clock::now() + config_.evaluation_timeout;
   auto base = baseline_for(job);
+  // The candidate's budget starts once the arena's own server is up.
+  const auto deadline = std::chrono::steady_clock::now() + config_.evaluation_timeout;
   if (!base.ok())
     return early(harness::reason::kBaselineFailed, "arena", false,
                  "the baseline did not start: " + base.error().message);

@@ -135,13 +135,15 @@ Result<PushedImage> LauncherWorld::push(const std::string& name, const std::stri
 }
 
 Result<PushedImage> LauncherWorld::derive(const std::string& name, const std::string& base_local,
-                                          const std::vector<std::string>& cmd) {
+                                          const std::vector<std::string>& cmd,
+                                          const std::string& extra) {
   const std::string dir = work_->path() + "/derive-" + name;
   fs::create_directories(dir);
   std::string cmd_json = "[";
   for (size_t i = 0; i < cmd.size(); ++i) cmd_json += (i ? ", \"" : "\"") + cmd[i] + "\"";
   cmd_json += "]";
-  std::ofstream(dir + "/Containerfile") << "FROM " << base_local << "\nCMD " << cmd_json << "\n";
+  std::ofstream(dir + "/Containerfile")
+      << "FROM " << base_local << "\n" << extra << "CMD " << cmd_json << "\n";
   const std::string tag = fmt::format("localhost/cacheon-ct-{}:{}", name, ::getpid());
   auto b = run_command({"podman", "build", "-q", "-t", tag, dir}, 120s, service_->env());
   if (b.exit_code != 0) return fixture_error("podman build " + name + ": " + b.output);

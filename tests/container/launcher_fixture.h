@@ -38,9 +38,10 @@ class LauncherWorld {
   // "engine", "engine-copy" (the same image under another repository), and every hostile mode.
   const PushedImage& image(const std::string& name) const { return images_.at(name); }
   bool has_image(const std::string& name) const { return images_.count(name) > 0; }
-  // Builds a local image FROM `base` with another CMD and pushes it as `name`.
+  // Builds a local image FROM `base` with another CMD (and `extra` Containerfile lines) and
+  // pushes it as `name`.
   Result<PushedImage> derive(const std::string& name, const std::string& base_local,
-                             const std::vector<std::string>& cmd);
+                             const std::vector<std::string>& cmd, const std::string& extra = "");
   const std::string& local_image(const std::string& name) const { return local_.at(name); }
 
   // Launcher options for tests: this service, the tiny model, the relay, scope `scope`, and a

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -149,7 +150,7 @@ TEST_F(ContainerLauncherTest, TheEngineImageRunsSandboxedAndPassesAnEvaluation) 
   worker.finish_job();
 }
 
-TEST_F(ContainerLauncherTest, TheSameImageUnderAnotherNameHasTheSameFingerprint) {
+TEST_F(ContainerLauncherTest, FingerprintsFollowFilesAndHowTheImageRuns) {
   ContainerLauncher launcher(world_->options(scope_));
   auto a = launcher.start(spec("engine"));
   ASSERT_TRUE(a.ok()) << a.error().message;
@@ -157,10 +158,17 @@ TEST_F(ContainerLauncherTest, TheSameImageUnderAnotherNameHasTheSameFingerprint)
   ASSERT_TRUE(b.ok()) << b.error().message;
   auto c = launcher.start(spec("garbage"));
   ASSERT_TRUE(c.ok()) << c.error().message;
+  // The same files started with other arguments are another server.
+  auto flags = world_->derive("engine-flags", world_->local_image("engine"),
+                              {"--served-model-name", "Qwen2.5-72B-Instruct", "--threads", "1"});
+  ASSERT_TRUE(flags.ok()) << flags.error().message;
+  auto d = launcher.start(spec("engine-flags"));
+  ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_FALSE((*a)->fingerprint().empty());
   EXPECT_EQ((*a)->fingerprint(), (*b)->fingerprint());
   EXPECT_NE((*a)->fingerprint(), (*c)->fingerprint());
-  for (auto* h : {&*a, &*b, &*c}) (*h)->stop();
+  EXPECT_NE((*a)->fingerprint(), (*d)->fingerprint());
+  for (auto* h : {&*a, &*b, &*c, &*d}) (*h)->stop();
 }
 
 struct HostileCase {
@@ -196,6 +204,34 @@ TEST_F(ContainerLauncherTest, HostileImagesEndWithTheirReasonCodeAndLeaveNothing
     EXPECT_LT(s, c.max_seconds);
     EXPECT_EQ(leftovers(*rt_, scope_), 0) << c.mode << " left something behind";
   }
+}
+
+// A declared VOLUME would be a writable, unbounded anonymous volume on the host's disk: the
+// sandbox covers it with a capped tmpfs instead, so no volume appears on the host.
+TEST_F(ContainerLauncherTest, DeclaredVolumesDoNotReachTheHostDisk) {
+  auto derived = world_->derive("volume", world_->local_image("never-healthy"), {},
+                                "VOLUME /data\n");
+  ASSERT_TRUE(derived.ok()) << derived.error().message;
+  const auto volumes = [&] {
+    return container_test::run_command({"podman", "volume", "ls", "-q"}, 30s,
+                                       world_->service().env())
+        .output;
+  };
+  const std::string before = volumes();
+  ContainerLauncherOptions o = world_->options(scope_);
+  o.fingerprint = false;
+  ContainerLauncher launcher(o);
+  // Volumes are looked at while the server runs (a forced remove would take them along).
+  LaunchSpec s = spec("volume", 4s);
+  std::optional<Result<std::unique_ptr<ServerHandle>>> r;
+  std::thread starter([&] { r.emplace(launcher.start(s)); });
+  std::this_thread::sleep_for(2500ms);
+  const std::string during = volumes();
+  starter.join();
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->ok());
+  EXPECT_EQ(r->error().code, launch_code::kStartupTimeout) << r->error().message;
+  EXPECT_EQ(during, before) << "an anonymous volume was created for VOLUME /data";
 }
 
 // A listener on every host address: the egress image must not reach it (nor anything else).

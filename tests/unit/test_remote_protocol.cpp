@@ -3,6 +3,8 @@
 // named, bounded line framing, and the log tail.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -215,6 +217,14 @@ TEST(RemoteProtocol, LogTailIsBoundedAndMarked) {
   ASSERT_TRUE(tail);
   EXPECT_NE(tail->find("first 100 bytes"), std::string::npos);
   EXPECT_EQ(tail->substr(tail->size() - 50), std::string(50, 'b'));
+  // Hostile bytes never grow the text: invalid UTF-8 and control bytes become '?', valid
+  // UTF-8 (a CJK character, an emoji) and newlines stay.
+  std::ofstream(p, std::ios::trunc | std::ios::binary)
+      << std::string(1000, '\xFF') << "\x01\x7F\xC0\xAF\xED\xA0\x80ok\n\xE4\xB8\xAD\xF0\x9F\x98\x80";
+  auto hostile = read_tail(p, 1 << 20);
+  ASSERT_TRUE(hostile);
+  EXPECT_EQ(*hostile, std::string(1000, '?') + "???????ok\n\xE4\xB8\xAD\xF0\x9F\x98\x80");
+  EXPECT_EQ(nlohmann::json(*hostile).dump().size(), hostile->size() + 3);  // quotes, \n
   std::filesystem::remove(p);
   EXPECT_FALSE(read_tail(p));
 }

@@ -27,6 +27,25 @@ SandboxedContainer container() {
   return c;
 }
 
+TEST(RunnerSandbox, DeclaredVolumesGetACappedTmpfsAndBadOnesAreRefused) {
+  SandboxProfile p;
+  p.tmpfs_bytes = 1 << 20;
+  SandboxedContainer c = container();
+  c.volumes = {"/data", "/var/cache/x"};
+  ASSERT_TRUE(validate(c));
+  const json t = create_body(p, c)["HostConfig"]["Tmpfs"];
+  for (const char* path : {"/tmp", "/data", "/var/cache/x"})
+    EXPECT_EQ(t[path], "rw,exec,nosuid,nodev,size=1048576") << path;
+  const std::vector<std::string> bads = {"data",    "/",           "/models", "/models/x",
+                                         "/a/../b", "/a,size=99g", "/a\nb"};
+  for (const std::string& bad : bads) {
+    c.volumes = {bad};
+    EXPECT_FALSE(validate(c)) << bad;
+  }
+  c.volumes.assign(65, "/v");
+  EXPECT_FALSE(validate(c));
+}
+
 TEST(RunnerSandbox, DefaultsProduceEverySafetyField) {
   SandboxProfile p;
   ASSERT_TRUE(validate(p));
@@ -53,7 +72,9 @@ TEST(RunnerSandbox, DefaultsProduceEverySafetyField) {
   EXPECT_EQ(h["PidsLimit"], 4096);
   EXPECT_EQ(h["ShmSize"], int64_t{16} << 30);
   EXPECT_EQ(h["Ulimits"], (json::array({{{"Name", "nofile"}, {"Soft", 65536}, {"Hard", 65536}},
-                                        {{"Name", "nproc"}, {"Soft", 4096}, {"Hard", 4096}}})));
+                                        {{"Name", "nproc"}, {"Soft", 4096}, {"Hard", 4096}},
+                                        {{"Name", "core"}, {"Soft", 0}, {"Hard", 0}}})));
+  EXPECT_EQ(h["LogConfig"]["Config"]["max-size"], std::to_string(int64_t{64} << 20));
   EXPECT_EQ(h["Mounts"], (json::array({{{"Type", "bind"},
                                         {"Source", "/var/lib/cacheon/models/qwen"},
                                         {"Target", "/models"},
@@ -62,7 +83,6 @@ TEST(RunnerSandbox, DefaultsProduceEverySafetyField) {
   EXPECT_EQ(h["NetworkMode"], "cacheon-job-7");
   EXPECT_EQ(h["RestartPolicy"], (json{{"Name", "no"}}));
   EXPECT_EQ(h["AutoRemove"], false);
-  EXPECT_FALSE(h.contains("LogConfig"));
   EXPECT_FALSE(h.contains("DeviceRequests"));  // auto_detect, no GPUs present
   EXPECT_FALSE(h.contains("Devices"));
   EXPECT_FALSE(h.contains("PortBindings"));
@@ -94,7 +114,8 @@ TEST(RunnerSandbox, EachOverrideLandsInItsField) {
        {{"Name", "nproc"}, {"Soft", 77}, {"Hard", 77}}},
       {"nproc 0 leaves it unset", [](auto& p, auto&) { p.nproc = 0; },
        {"HostConfig", "Ulimits"}, json::array({{{"Name", "nofile"}, {"Soft", 65536},
-                                                {"Hard", 65536}}})},
+                                                {"Hard", 65536}},
+                                               {{"Name", "core"}, {"Soft", 0}, {"Hard", 0}}})},
       {"port", [](auto& p, auto&) { p.port = 9000; }, {"ExposedPorts"},
        {{"9000/tcp", json::object()}}},
       {"env", [](auto& p, auto&) { p.env = {"A=1", "HF_HUB_OFFLINE=1", "EMPTY="}; }, {"Env"},
