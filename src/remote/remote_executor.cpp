@@ -1,5 +1,7 @@
 #include "remote/remote_executor.h"
 
+#include <thread>
+
 #include <filesystem>
 #include <fstream>
 
@@ -107,11 +109,29 @@ store::EvalResult RemoteExecutor::evaluate(const validator::EvalJob& job,
     finish_job();
     job_round_ = job.round_id;
   }
+  // Every worker busy (e.g. still finishing an evaluation a restarted validator abandoned):
+  // wait for one, bounded by the deadline any evaluation on it has, instead of recording an
+  // arena failure that would use up the challenger's retries without measuring it.
+  const auto busy_until = std::chrono::steady_clock::now() + options_.eval_timeout;
+  for (int round = 0;; ++round) {
+    std::string_view code;
+    store::EvalResult r = try_workers(job, p, attempt, on_launched, code);
+    if (code != reason::kWorkerBusy || std::chrono::steady_clock::now() >= busy_until) return r;
+    if (round % 12 == 0) progress_.message("every remote worker is busy; waiting for one");
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+  }
+}
+
+store::EvalResult RemoteExecutor::try_workers(const validator::EvalJob& job,
+                                              const store::Participant& p, int attempt,
+                                              const std::function<void()>& on_launched,
+                                              std::string_view& code) {
+  code = {};
   auto workers = pods_->workers();
   if (!workers.ok()) return remote_failure(reason::kWorkerUnreachable, workers.error().message);
   // Skipped workers: unreachable, failing TLS, speaking another protocol, or busy.
   std::vector<std::string> why;
-  std::string_view code = reason::kWorkerUnreachable;
+  code = reason::kWorkerUnreachable;
   for (const auto& w : *workers) {
     auto h = healthy_and_busy(w);
     if (!h.ok()) {
@@ -133,6 +153,7 @@ store::EvalResult RemoteExecutor::evaluate(const validator::EvalJob& job,
       code = reason::kWorkerBusy;
       continue;
     }
+    code = {};
     return std::move(*a.result);
   }
   std::string msg = "no remote worker could take the evaluation:";

@@ -74,6 +74,11 @@ class RemoteExecutor final : public validator::EvalExecutor {
                    const store::Participant& p, int attempt, const nlohmann::json& report,
                    const std::optional<std::string>& log, store::EvalResult& r);
 
+  // One pass over the workers; `code` is the failure's reason code ("" when a worker answered).
+  store::EvalResult try_workers(const validator::EvalJob& job, const store::Participant& p,
+                                int attempt, const std::function<void()>& on_launched,
+                                std::string_view& code);
+
   const validator::ValidatorConfig& config_;
   RemoteWorkerOptions options_;
   harness::Progress& progress_;

@@ -4,6 +4,7 @@
 // token, a wrong certificate pin and a wrong host name refused before anything runs; replays
 // refused; a worker killed mid-evaluation is an arena-side failure and leaves no server behind.
 #include <gtest/gtest.h>
+#include <optional>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -158,11 +159,16 @@ void expect_arena(const store::EvalResult& r, std::string_view code) {
   EXPECT_FALSE(r.passed);
 }
 
-TEST_F(RemoteWorker, EvaluatesOverTlsAndRefusesASecondEvaluationWhileBusy) {
+TEST_F(RemoteWorker, EvaluatesOverTlsAndABusyWorkerIsWaitedForOrRefused) {
   start_worker();
   auto ex = executor(options());
-  auto other = executor(options());
-  ASSERT_TRUE(ex && other);
+  auto impatient = options();
+  impatient.eval_timeout = std::chrono::milliseconds(1);  // no time to wait for a free worker
+  auto other = executor(impatient);
+  auto waiter = executor(options());  // waits for the worker, then runs its evaluation
+  ASSERT_TRUE(ex && other && waiter);
+  std::optional<store::EvalResult> waited;
+  std::thread waiting;
   std::vector<std::string> progress;
   validator_progress_.set_sink([&](const std::string& l) { progress.push_back(l); });
   store::EvalResult busy;
@@ -171,6 +177,7 @@ TEST_F(RemoteWorker, EvaluatesOverTlsAndRefusesASecondEvaluationWhileBusy) {
     ++launched;
     EXPECT_TRUE(server_->stats().busy);
     busy = other->evaluate(job(), fast(), 2);  // mid-evaluation: /v1/health says busy
+    waiting = std::thread([&] { waited = waiter->evaluate(job(), fast(), 4); });
     // A request that gets past the health check is answered 409.
     auto tls = make_client_tls((*dir_ / "tls" / "worker.crt").string());
     auto token = Token::load((*dir_ / "token").string());
@@ -188,6 +195,10 @@ TEST_F(RemoteWorker, EvaluatesOverTlsAndRefusesASecondEvaluationWhileBusy) {
   });
   EXPECT_EQ(launched, 1);
   expect_arena(busy, reason::kWorkerBusy);
+  waiting.join();
+  ASSERT_TRUE(waited.has_value());
+  EXPECT_TRUE(waited->passed) << "the waiting executor: " << waited->reason_code << ": "
+                              << waited->message;
 
   EXPECT_TRUE(r.decided) << r.reason_code << ": " << r.message;
   EXPECT_TRUE(r.passed) << r.reason_code << ": " << r.message;
@@ -213,8 +224,8 @@ TEST_F(RemoteWorker, EvaluatesOverTlsAndRefusesASecondEvaluationWhileBusy) {
   EXPECT_TRUE(saw_worker_line);
 
   WorkerStats s = server_->stats();
-  EXPECT_EQ(s.evaluations_started, 1);
-  EXPECT_EQ(s.evaluations_finished, 1);
+  EXPECT_EQ(s.evaluations_started, 2);  // the first, then the waiter's once the worker was free
+  EXPECT_EQ(s.evaluations_finished, 2);
   EXPECT_EQ(s.busy_refusals, 1);
   EXPECT_FALSE(s.busy);
   ex->finish_job();  // stops the worker's baseline (checked in TearDown)
