@@ -67,6 +67,7 @@ struct WorkerServer::Impl {
   struct Conn {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
+    std::string peer;  // remote address: a few connections per peer (no one fills the slots)
   };
   std::mutex conns_mu;
   std::list<Conn> conns;
@@ -107,7 +108,13 @@ struct WorkerServer::Impl {
           ++it;
         }
       }
-      if (static_cast<int>(conns.size()) >= opts.max_connections) {
+      boost::system::error_code peer_ec;
+      const auto remote = sock.remote_endpoint(peer_ec);
+      const std::string peer = peer_ec ? std::string() : remote.address().to_string();
+      int from_peer = 0;
+      for (const auto& c : conns) from_peer += c.peer == peer;
+      if (static_cast<int>(conns.size()) >= opts.max_connections ||
+          from_peer >= opts.max_connections_per_peer) {
         boost::system::error_code ignored;
         sock.close(ignored);
       } else {
@@ -116,7 +123,7 @@ struct WorkerServer::Impl {
                            serve(*io, std::move(s));
                            *done = true;
                          }),
-                         done});
+                         done, peer});
       }
       accept_next();
     });
@@ -127,7 +134,7 @@ struct WorkerServer::Impl {
     auto expire = [&](std::chrono::milliseconds d) {
       beast::get_lowest_layer(stream).expires_after(d);
     };
-    expire(opts.request_timeout);
+    expire(opts.handshake_timeout);  // short: an idle peer holds a slot until then
     if (await(io, [&](auto h) { stream.async_handshake(net::ssl::stream_base::server, h); })) {
       count(&WorkerStats::tls_failures);
       return;

@@ -25,8 +25,10 @@ struct WorkerServerOptions {
   std::string cert_file, key_file;
   std::chrono::milliseconds eval_deadline{3 * 3600 * 1000};  // one evaluation, start to result
   std::chrono::milliseconds heartbeat{10'000};  // a record at least this often while evaluating
-  std::chrono::milliseconds request_timeout{30'000};  // handshake + request read; each write
-  int max_connections = 8;
+  std::chrono::milliseconds handshake_timeout{5'000};  // TLS handshake (before any auth)
+  std::chrono::milliseconds request_timeout{30'000};   // request read; each write
+  int max_connections = 32;
+  int max_connections_per_peer = 4;  // one address cannot take every slot
   // Lines for the operator ("worker: evaluating ..."); default: none.
   std::function<void(const std::string&)> log;
   // Called once when an evaluation overruns eval_deadline (its result has been answered as

@@ -4,9 +4,12 @@
 // token, a wrong certificate pin and a wrong host name refused before anything runs; replays
 // refused; a worker killed mid-evaluation is an arena-side failure and leaves no server behind.
 #include <gtest/gtest.h>
-#include <optional>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,9 +17,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/model/synthetic.h"
@@ -421,6 +425,55 @@ TEST_F(RemoteWorker, HeartbeatsKeepASilentEvaluationAliveUntilTheWorkersDeadline
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_FALSE(server_->stats().busy);
   server_.reset();
+}
+
+}  // namespace
+}  // namespace cacheon::remote
+
+namespace cacheon::remote {
+namespace {
+
+// A TCP connection to 127.0.0.1:port from `source` (another loopback address is another peer).
+int connect_from(const char* source, uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &src.sin_addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// True when the server closed the connection within `ms` (EOF), false if it is still open.
+bool closed_within(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) != 1) return false;
+  char c;
+  return ::recv(fd, &c, 1, 0) == 0;
+}
+
+TEST_F(RemoteWorker, OnePeerCannotTakeEverySlot) {
+  start_worker();
+  const uint16_t port = server_->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(connect_from("127.0.0.1", port));  // the limit
+  for (int fd : idle) ASSERT_GE(fd, 0);
+  int fifth = connect_from("127.0.0.1", port);
+  ASSERT_GE(fifth, 0);
+  EXPECT_TRUE(closed_within(fifth, 2000)) << "a fifth idle connection from one peer was kept";
+  int other = connect_from("127.0.0.2", port);
+  ASSERT_GE(other, 0);
+  EXPECT_FALSE(closed_within(other, 300)) << "another peer was refused";
+  for (int fd : idle) ::close(fd);
+  ::close(fifth);
+  ::close(other);
 }
 
 }  // namespace
