@@ -16,6 +16,9 @@ DEB_PACKAGES=(
   # Running submissions (src/runner, tests/container/): a local registry to pull from by digest
   # and busybox-static for the hostile test images built from scratch.
   docker-registry busybox-static
+  # The dashboard's browser tests (tests/node/dashboard_browser.mjs): Debian's chromium, driven
+  # headless by playwright-core from npm.
+  chromium
 )
 
 missing=()

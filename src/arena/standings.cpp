@@ -188,6 +188,8 @@ class Round {
         best_of(candidates_, [&](const Candidate& c) { return &c != incumbent; });
     const double margin = margin_at(in_.margin, prev.leader->crowned_block, in_.block);
     const double needed = incumbent->score + margin;
+    out_.margin = margin;
+    out_.overtake_threshold = needed;
     if (challenger && challenger->score > needed) {
       const bool own = challenger->hotkey == incumbent->hotkey;
       event(own ? code::kReplaced : code::kDethroned, role::kLeader, incumbent->hotkey,

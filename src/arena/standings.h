@@ -117,6 +117,10 @@ struct RoundOutcome {
   // Per participant (incumbents first, then challengers by (commit_block, hotkey)), then the
   // leader decision, then the runner-up decision.
   std::vector<StandingsEvent> events;
+  // With an incumbent leader that competed: the margin at the round block and the score a
+  // challenger had to beat (incumbent's score + margin). Unset otherwise (no margin applies).
+  std::optional<double> margin;
+  std::optional<double> overtake_threshold;
 };
 
 // Fails only on an invalid margin policy (margin_policy_invalid).

@@ -8,6 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dashboard/read_api.h"
+#include "validator/config.h"
+
 namespace cacheon::cli {
 
 // (subcommand, run): run() returns the process exit code (0 ok, 1 failed, 2 usage, 3 arena-side).
@@ -18,5 +21,9 @@ void add_commit_command(CLI::App& app, SubcommandRuns& runs);      // cacheon co
 void add_check_command(CLI::App& app, SubcommandRuns& runs);       // cacheon check
 void add_validator_commands(CLI::App& app, SubcommandRuns& runs);  // cacheon validator, worker
 void add_worker_commands(CLI::App& app, SubcommandRuns& runs);     // cacheon worker (remote)
+void add_dashboard_command(CLI::App& app, SubcommandRuns& runs);   // cacheon dashboard
+
+// Where a validator configured by `c` keeps what the dashboard reads.
+dashboard::DashboardSources dashboard_sources(const validator::ValidatorConfig& c);
 
 }  // namespace cacheon::cli

@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
   cli::add_check_command(app, runs);
   cli::add_validator_commands(app, runs);
   cli::add_worker_commands(app, runs);
+  cli::add_dashboard_command(app, runs);
 
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "dashboard/server.h"
 #include "harness/progress.h"
 #include "ledger/local_ledger.h"
 #include "ledger/wallet.h"
@@ -146,6 +147,19 @@ int run_validator(const ValidatorOpts& o) {
                                                 *hotkey, progress, std::move(*crash));
   }
   validator::Validator& v = *vp;
+  // The dashboard inside the validator ([dashboard] listen): the same server as `cacheon
+  // dashboard`, reading the same files.
+  std::unique_ptr<dashboard::DashboardServer> dash;
+  if (!cfg->dashboard_listen.empty()) {
+    dashboard::DashboardOptions dopt;
+    dopt.rate_per_s = cfg->dashboard_rate_per_s;
+    dopt.burst = cfg->dashboard_burst;
+    if (Status s = dashboard::parse_listen(cfg->dashboard_listen, dopt); !s)
+      return fail(s.error(), o.json, 2);
+    dash = std::make_unique<dashboard::DashboardServer>(dopt, dashboard_sources(*cfg));
+    if (Status s = dash->start(); !s) return fail(s.error(), o.json, 3);
+    progress.message(fmt::format("dashboard: listening on http://{}:{}/", dopt.host, dash->port()));
+  }
 
   if (o.once) {
     auto rep = v.run_once();

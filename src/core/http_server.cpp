@@ -194,6 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
     req.target = std::string(msg.target());
     for (const auto& f : msg) req.headers.emplace_back(f.name_string(), f.value());
     req.body = std::move(msg.body());
+    beast::error_code ep_ec;
+    auto peer = stream_.socket().remote_endpoint(ep_ec);
+    if (!ep_ec) req.remote_address = peer.address().to_string();
     auto out = std::make_shared<Exchange>(shared_from_this(), seq_);
     try {
       handler_(std::move(req), out);

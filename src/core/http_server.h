@@ -23,6 +23,7 @@ struct HttpRequest {
   std::string target;  // path and query, e.g. "/v1/chat/completions"
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::string remote_address;  // the peer's IP address ("" when unknown)
   std::string header(std::string_view name) const;  // case-insensitive; "" if absent
 };
 

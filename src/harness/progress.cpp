@@ -23,6 +23,7 @@ void Progress::phase(const std::string& name, int total) {
 }
 
 void Progress::step(int done, const std::string& note) {
+  if (observer_) observer_(ProgressUpdate{phase_, done, total_, note, {}});
   if (quiet_ && !sink_) return;
   double secs = (mono_ns() - start_ns_) / 1e9;
   if (interactive_ && !quiet_) {
@@ -51,6 +52,7 @@ void Progress::step(int done, const std::string& note) {
 }
 
 void Progress::message(const std::string& line) {
+  if (observer_) observer_(ProgressUpdate{phase_, 0, 0, {}, line});
   if (sink_) sink_(line);
   if (quiet_) return;
   if (bar_open_) std::fprintf(stderr, "\r\033[K");

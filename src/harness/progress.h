@@ -4,8 +4,18 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace cacheon::harness {
+
+// What an observer sees: a phase step (message empty) or a message line.
+struct ProgressUpdate {
+  std::string_view phase;
+  int done = 0;
+  int total = 0;
+  std::string_view note;
+  std::string_view message;
+};
 
 class Progress {
  public:
@@ -20,6 +30,11 @@ class Progress {
   // Also hands every message, and in plain mode every printed phase step, to `sink`, even when
   // quiet: a remote worker streams them to the validator. Called on the reporting thread.
   void set_sink(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
+  // Every phase step and message, unthrottled, even when quiet (the validator's live status
+  // and log file). Called on the reporting thread; must be cheap.
+  void set_observer(std::function<void(const ProgressUpdate&)> observer) {
+    observer_ = std::move(observer);
+  }
 
  private:
   bool interactive_;
@@ -30,6 +45,7 @@ class Progress {
   int64_t start_ns_ = 0;
   bool bar_open_ = false;
   std::function<void(const std::string&)> sink_;
+  std::function<void(const ProgressUpdate&)> observer_;
 };
 
 }  // namespace cacheon::harness

@@ -56,6 +56,36 @@ Result<ArenaStore> ArenaStore::open(const std::string& path) {
   return store;
 }
 
+Result<ArenaStore> ArenaStore::open_read_only(const std::string& path) {
+  SqliteDb::Options options;
+  options.read_only = true;
+  auto db = SqliteDb::open(path, options);
+  if (!db.ok())
+    return Error{db.error().code,
+                 fmt::format("arena store {}: {}", path, db.error().message)};
+  ArenaStore store(std::move(*db));
+  auto q = store.db_.prepare("SELECT max(version) FROM schema_version");
+  if (!q.ok())
+    return Error{"store_unreadable",
+                 fmt::format("{} is not an arena store (no schema version): {}", path,
+                             q.error().message)};
+  auto row = q->step();
+  if (!row.ok()) return row.error();
+  const int version = *row && !q->column_is_null(0) ? static_cast<int>(q->column_int(0)) : 0;
+  if (version > kSchemaVersion)
+    return Error{"store_too_new",
+                 fmt::format("{} has schema version {}, this build knows up to {}; use a newer "
+                             "cacheon",
+                             path, version, kSchemaVersion)};
+  if (version < kSchemaVersion)
+    return Error{"store_too_old",
+                 fmt::format("{} has schema version {}, this build reads {}; start the "
+                             "validator once (it migrates the file) or use an older cacheon",
+                             path, version, kSchemaVersion)};
+  store.version_ = version;
+  return store;
+}
+
 Result<int> ArenaStore::recover() {
   auto tx = SqliteTx::begin(db_);
   if (!tx.ok()) return tx.error();

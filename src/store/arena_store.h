@@ -29,7 +29,7 @@ namespace cacheon::store {
 
 using arena::BlockNumber;
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Intake: seen -> payment_ok -> queued -> evaluated, or -> rejected / deferred (payment not yet
 // verifiable, retried) / duplicate (a copy of an earlier commit).
@@ -68,6 +68,7 @@ struct RoundRow {
   BlockNumber block = 0;   // the finalized block the job was written at
   std::string block_hash;  // seeds the prompts
   RoundState state = RoundState::planned;
+  std::optional<int64_t> created_ms;  // wall clock (unix ms); null for rows before schema v3
 };
 
 struct Participant {
@@ -107,10 +108,13 @@ struct EvalResult {
 };
 
 struct EvaluationRow {
+  int64_t id = 0;  // the store's row id (stable; the dashboard's evaluation id)
   int64_t round_id = 0;
   Participant participant;
   EvalState state = EvalState::pending;
   int attempts = 0;  // claims so far (a crash mid-run makes this > 1)
+  std::optional<int64_t> started_ms;   // wall clock of the latest claim (unix ms)
+  std::optional<int64_t> finished_ms;  // wall clock when recorded
   std::optional<EvalResult> result;  // set when done
 };
 
@@ -129,6 +133,7 @@ struct StandingsRow {
   std::optional<StandingEntry> leader;
   std::optional<StandingEntry> runner_up;
   std::string detail_json;  // the full ranking with reasons, for the dashboard
+  std::optional<int64_t> recorded_ms;  // wall clock when written (set by the store)
 };
 
 enum class WeightsState { pending, set, failed };
@@ -155,6 +160,10 @@ class ArenaStore {
   // Opens (creating when missing) and migrates to kSchemaVersion. A file with a newer schema
   // than this build knows is refused ("store_too_new"). Then recover() runs.
   static Result<ArenaStore> open(const std::string& path);
+
+  // For readers next to a running validator (the dashboard): no migration, no recovery, every
+  // write fails. The file must be at exactly kSchemaVersion ("store_too_old" / "store_too_new").
+  static Result<ArenaStore> open_read_only(const std::string& path);
 
   int schema_version() const { return version_; }
   // Puts evaluations left 'running' back to 'pending' and deletes their partial results.

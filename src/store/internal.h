@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/sqlite.h"
+#include "store/arena_store.h"
 #include "core/status.h"
 
 namespace cacheon::store::detail {
@@ -19,6 +20,11 @@ inline std::string_view text(std::string_view s) { return s.empty() ? std::strin
 inline Error stale(std::string_view what) {
   return Error{"stale_transition", std::string(what)};
 }
+
+// Evaluations joined with their participant rows (rounds.cpp): append "WHERE ..." and bind.
+extern const std::string_view kEvalSelect;
+// Reads kEvalSelect rows; prompt rows only when asked (lists do without them).
+Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q, bool with_prompts);
 
 // Propagates an error from a Result/Status expression (functions returning Result or Status).
 #define STORE_TRY(expr)                              \

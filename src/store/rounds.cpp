@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "store/arena_store.h"
+#include "core/clock.h"
 #include "store/internal.h"
 
 namespace cacheon::store {
@@ -20,6 +21,7 @@ Result<std::vector<RoundRow>> read_rounds(SqliteStmt& q) {
     auto st = parse_round_state(q.column_text(3));
     if (!st) return Error{"store_corrupt", "unknown round state " + q.column_text(3)};
     r.state = *st;
+    r.created_ms = q.column_opt_int(4);
     out.push_back(std::move(r));
   }
   return out;
@@ -63,14 +65,19 @@ Result<std::vector<PromptRow>> read_prompts(SqliteDb& db, int64_t evaluation_id)
   return out;
 }
 
+}  // namespace
+
+namespace detail {
+
 // Evaluations joined with their participant rows; `where` filters, parameters bound by caller.
-constexpr std::string_view kEvalSelect =
+const std::string_view kEvalSelect =
     "SELECT e.id, e.round_id, p.position, e.hotkey, e.commit_block, p.role, p.image, p.digest, "
     "e.state, e.attempts, e.decided, e.passed, e.score, e.reason_code, e.message, e.blame, "
-    "e.report_path, e.logs_path, e.fingerprint FROM evaluations e JOIN participants p "
+    "e.report_path, e.logs_path, e.fingerprint, e.started_ms, e.finished_ms "
+    "FROM evaluations e JOIN participants p "
     "ON p.round_id = e.round_id AND p.hotkey = e.hotkey AND p.commit_block = e.commit_block ";
 
-Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q) {
+Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q, bool with_prompts) {
   std::vector<std::pair<int64_t, EvaluationRow>> rows;
   for (;;) {
     auto row = q.step();
@@ -87,7 +94,10 @@ Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q) {
     e.participant.image = q.column_text(6);
     e.participant.digest = q.column_text(7);
     e.state = *st;
+    e.id = q.column_int(0);
     e.attempts = static_cast<int>(q.column_int(9));
+    e.started_ms = q.column_opt_int(19);
+    e.finished_ms = q.column_opt_int(20);
     if (e.state == EvalState::done) {
       EvalResult r;
       r.decided = q.column_int(10) != 0;
@@ -105,7 +115,7 @@ Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q) {
   }
   std::vector<EvaluationRow> out;
   for (auto& [id, e] : rows) {
-    if (e.result) {
+    if (e.result && with_prompts) {
       auto prompts = read_prompts(db, id);
       if (!prompts.ok()) return prompts.error();
       e.result->prompts = std::move(*prompts);
@@ -115,15 +125,16 @@ Result<std::vector<EvaluationRow>> read_evals(SqliteDb& db, SqliteStmt& q) {
   return out;
 }
 
-}  // namespace
+}  // namespace detail
 
 Result<int64_t> ArenaStore::plan_round(BlockNumber block, std::string_view block_hash,
                                        const std::vector<Participant>& participants) {
   auto tx = SqliteTx::begin(db_);
   if (!tx.ok()) return tx.error();
-  auto ins = db_.prepare("INSERT INTO rounds (block, block_hash, state) VALUES (?, ?, 'planned')");
+  auto ins = db_.prepare(
+      "INSERT INTO rounds (block, block_hash, state, created_ms) VALUES (?, ?, 'planned', ?)");
   if (!ins.ok()) return ins.error();
-  STORE_TRY(ins->bind(1, block).bind(2, block_hash).run());
+  STORE_TRY(ins->bind(1, block).bind(2, block_hash).bind(3, wall_ms()).run());
   const int64_t id = db_.last_insert_rowid();
   auto part = db_.prepare(
       "INSERT INTO participants (round_id, position, hotkey, commit_block, role, image, digest) "
@@ -152,20 +163,20 @@ Result<int64_t> ArenaStore::plan_round(BlockNumber block, std::string_view block
 
 Result<std::optional<RoundRow>> ArenaStore::open_round() {
   auto q = db_.prepare(
-      "SELECT id, block, block_hash, state FROM rounds WHERE state != 'done' ORDER BY id LIMIT 1");
+      "SELECT id, block, block_hash, state, created_ms FROM rounds WHERE state != 'done' ORDER BY id LIMIT 1");
   if (!q.ok()) return q.error();
   return first_round(*q);
 }
 
 Result<std::optional<RoundRow>> ArenaStore::round(int64_t id) {
-  auto q = db_.prepare("SELECT id, block, block_hash, state FROM rounds WHERE id = ?");
+  auto q = db_.prepare("SELECT id, block, block_hash, state, created_ms FROM rounds WHERE id = ?");
   if (!q.ok()) return q.error();
   q->bind(1, id);
   return first_round(*q);
 }
 
 Result<std::vector<RoundRow>> ArenaStore::rounds() {
-  auto q = db_.prepare("SELECT id, block, block_hash, state FROM rounds ORDER BY id DESC");
+  auto q = db_.prepare("SELECT id, block, block_hash, state, created_ms FROM rounds ORDER BY id DESC");
   if (!q.ok()) return q.error();
   return read_rounds(*q);
 }
@@ -180,18 +191,18 @@ Status ArenaStore::set_round_state(int64_t id, RoundState from, RoundState to) {
 }
 
 Result<std::vector<EvaluationRow>> ArenaStore::evaluations(int64_t round_id) {
-  auto q = db_.prepare(std::string(kEvalSelect) + "WHERE e.round_id = ? ORDER BY p.position");
+  auto q = db_.prepare(std::string(detail::kEvalSelect) + "WHERE e.round_id = ? ORDER BY p.position");
   if (!q.ok()) return q.error();
   q->bind(1, round_id);
-  return read_evals(db_, *q);
+  return detail::read_evals(db_, *q, true);
 }
 
 Result<std::vector<EvaluationRow>> ArenaStore::evaluations_of(const SubmissionKey& key) {
-  auto q = db_.prepare(std::string(kEvalSelect) +
+  auto q = db_.prepare(std::string(detail::kEvalSelect) +
                        "WHERE e.hotkey = ? AND e.commit_block = ? ORDER BY e.round_id");
   if (!q.ok()) return q.error();
   q->bind(1, detail::sv(key.hotkey)).bind(2, key.commit_block);
-  return read_evals(db_, *q);
+  return detail::read_evals(db_, *q, true);
 }
 
 Result<std::map<std::string, std::string>> ArenaStore::fingerprints() {
@@ -211,10 +222,14 @@ Result<std::map<std::string, std::string>> ArenaStore::fingerprints() {
 
 Result<bool> ArenaStore::claim_evaluation(int64_t round_id, const SubmissionKey& key) {
   auto q = db_.prepare(
-      "UPDATE evaluations SET state = 'running', attempts = attempts + 1 "
+      "UPDATE evaluations SET state = 'running', attempts = attempts + 1, started_ms = ? "
       "WHERE round_id = ? AND hotkey = ? AND commit_block = ? AND state = 'pending'");
   if (!q.ok()) return q.error();
-  STORE_TRY(q->bind(1, round_id).bind(2, detail::sv(key.hotkey)).bind(3, key.commit_block).run());
+  STORE_TRY(q->bind(1, wall_ms())
+                .bind(2, round_id)
+                .bind(3, detail::sv(key.hotkey))
+                .bind(4, key.commit_block)
+                .run());
   return db_.changes() == 1;
 }
 
@@ -225,7 +240,7 @@ Status ArenaStore::record_evaluation(int64_t round_id, const SubmissionKey& key,
   auto q = db_.prepare(
       "UPDATE evaluations SET state = 'done', decided = ?, passed = ?, score = ?, "
       "reason_code = ?, message = ?, blame = ?, report_path = ?, logs_path = ?, "
-      "fingerprint = ? WHERE round_id = ? AND hotkey = ? AND commit_block = ? "
+      "fingerprint = ?, finished_ms = ? WHERE round_id = ? AND hotkey = ? AND commit_block = ? "
       "AND state = 'running' RETURNING id");
   if (!q.ok()) return q.error();
   q->bind(1, int64_t{r.decided})
@@ -237,9 +252,10 @@ Status ArenaStore::record_evaluation(int64_t round_id, const SubmissionKey& key,
       .bind(7, detail::sv(r.report_path))
       .bind(8, detail::sv(r.logs_path))
       .bind(9, detail::sv(r.fingerprint))
-      .bind(10, round_id)
-      .bind(11, detail::sv(key.hotkey))
-      .bind(12, key.commit_block);
+      .bind(10, wall_ms())
+      .bind(11, round_id)
+      .bind(12, detail::sv(key.hotkey))
+      .bind(13, key.commit_block);
   auto row = q->step();
   if (!row.ok()) return row.error();
   if (!*row)

@@ -122,7 +122,16 @@ ALTER TABLE evaluations ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
 CREATE INDEX evaluations_fingerprint ON evaluations (fingerprint) WHERE fingerprint != '';
 )sql";
 
-constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kV1, kV2};
+// v3: wall-clock times for the dashboard (unix ms; NULL on rows written before v3).
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE evaluations ADD COLUMN started_ms INTEGER;
+ALTER TABLE evaluations ADD COLUMN finished_ms INTEGER;
+ALTER TABLE rounds ADD COLUMN created_ms INTEGER;
+ALTER TABLE standings ADD COLUMN recorded_ms INTEGER;
+CREATE INDEX evaluations_finished ON evaluations (finished_ms);
+)sql";
+
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {kV1, kV2, kV3};
 
 Result<int> read_version(SqliteDb& db) {
   if (Status s = db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");

@@ -2,7 +2,9 @@
 #include <nlohmann/json.hpp>
 
 #include "store/arena_store.h"
+#include "core/clock.h"
 #include "store/internal.h"
+#include "store/queries.h"
 
 namespace cacheon::store {
 namespace {
@@ -10,7 +12,7 @@ namespace {
 constexpr std::string_view kStandingsSelect =
     "SELECT id, round_id, block, leader_hotkey, leader_commit_block, leader_uid, leader_score, "
     "leader_crowned_block, runner_up_hotkey, runner_up_commit_block, runner_up_uid, "
-    "runner_up_score, runner_up_crowned_block, detail_json FROM standings ";
+    "runner_up_score, runner_up_crowned_block, detail_json, recorded_ms FROM standings ";
 
 Result<std::vector<StandingsRow>> read_standings(SqliteStmt& q) {
   std::vector<StandingsRow> out;
@@ -31,6 +33,7 @@ Result<std::vector<StandingsRow>> read_standings(SqliteStmt& q) {
                                   static_cast<int>(q.column_int(10)), q.column_double(11),
                                   q.column_int(12)};
     s.detail_json = q.column_text(13);
+    s.recorded_ms = q.column_opt_int(14);
     out.push_back(std::move(s));
   }
   return out;
@@ -41,8 +44,8 @@ Result<int64_t> insert_standings(SqliteDb& db, std::optional<int64_t> round_id,
   auto q = db.prepare(
       "INSERT INTO standings (round_id, block, leader_hotkey, leader_commit_block, leader_uid, "
       "leader_score, leader_crowned_block, runner_up_hotkey, runner_up_commit_block, "
-      "runner_up_uid, runner_up_score, runner_up_crowned_block, detail_json) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "runner_up_uid, runner_up_score, runner_up_crowned_block, detail_json, recorded_ms) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!q.ok()) return q.error();
   q->bind(1, round_id).bind(2, s.block);
   auto bind_entry = [&](int first, const std::optional<StandingEntry>& e) {
@@ -59,6 +62,7 @@ Result<int64_t> insert_standings(SqliteDb& db, std::optional<int64_t> round_id,
   bind_entry(3, s.leader);
   bind_entry(8, s.runner_up);
   q->bind(13, s.detail_json.empty() ? std::string_view("{}") : std::string_view(s.detail_json));
+  q->bind(14, wall_ms());
   STORE_TRY(q->run());
   return db.last_insert_rowid();
 }
@@ -149,6 +153,32 @@ Result<std::vector<StandingsRow>> ArenaStore::standings_history(int limit) {
   auto q = db_.prepare(std::string(kStandingsSelect) + "ORDER BY id DESC LIMIT ?");
   if (!q.ok()) return q.error();
   q->bind(1, limit);
+  return read_standings(*q);
+}
+
+// The dashboard's reads (declared in store/queries.h).
+Result<std::optional<StandingsRow>> standings_of_round(ArenaStore& store, int64_t round_id) {
+  auto q = store.db().prepare(std::string(kStandingsSelect) + "WHERE round_id = ?");
+  if (!q.ok()) return q.error();
+  q->bind(1, round_id);
+  auto rows = read_standings(*q);
+  if (!rows.ok()) return rows.error();
+  if (rows->empty()) return std::optional<StandingsRow>{};
+  return std::optional<StandingsRow>{std::move(rows->front())};
+}
+
+Result<int64_t> standings_count(ArenaStore& store) {
+  auto q = store.db().prepare("SELECT count(*) FROM standings");
+  if (!q.ok()) return q.error();
+  auto row = q->step();
+  if (!row.ok()) return row.error();
+  return *row ? q->column_int(0) : 0;
+}
+
+Result<std::vector<StandingsRow>> standings_page(ArenaStore& store, int limit, int64_t offset) {
+  auto q = store.db().prepare(std::string(kStandingsSelect) + "ORDER BY id DESC LIMIT ? OFFSET ?");
+  if (!q.ok()) return q.error();
+  q->bind(1, int64_t{limit}).bind(2, offset);
   return read_standings(*q);
 }
 

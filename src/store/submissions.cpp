@@ -3,6 +3,7 @@
 
 #include "store/arena_store.h"
 #include "store/internal.h"
+#include "store/queries.h"
 
 namespace cacheon::store {
 namespace {
@@ -174,6 +175,36 @@ Result<std::vector<std::pair<std::string, SubmissionKey>>> ArenaStore::used_proo
     out.emplace_back(q->column_text(0), SubmissionKey{q->column_text(1), q->column_int(2)});
   }
   return out;
+}
+
+// The dashboard's list (declared in store/queries.h): newest commits first.
+Result<SubmissionPage> query_submissions(ArenaStore& store, const SubmissionQuery& query) {
+  std::string where;
+  if (query.hotkey) where += " WHERE hotkey = ?";
+  if (query.state) where += std::string(where.empty() ? " WHERE" : " AND") + " state = ?";
+  auto bind = [&](SqliteStmt& q) {
+    int i = 1;
+    if (query.hotkey) q.bind(i++, std::string_view(*query.hotkey));
+    if (query.state) q.bind(i++, to_string(*query.state));
+    return i;
+  };
+  SubmissionPage page;
+  auto count = store.db().prepare("SELECT count(*) FROM submissions" + where);
+  if (!count.ok()) return count.error();
+  bind(*count);
+  auto row = count->step();
+  if (!row.ok()) return row.error();
+  page.total = *row ? count->column_int(0) : 0;
+  auto q = store.db().prepare(fmt::format(
+      "SELECT {} FROM submissions{} ORDER BY commit_block DESC, hotkey LIMIT ? OFFSET ?",
+      kColumns, where));
+  if (!q.ok()) return q.error();
+  const int next = bind(*q);
+  q->bind(next, int64_t{query.limit}).bind(next + 1, query.offset);
+  auto rows = read_all(*q);
+  if (!rows.ok()) return rows.error();
+  page.items = std::move(*rows);
+  return page;
 }
 
 }  // namespace cacheon::store

@@ -84,6 +84,10 @@ void read_validator(TableReader r, ValidatorConfig& c) {
   r.string("store", c.store_path);
   r.string("logs_dir", c.logs_dir);
   r.string("status_file", c.status_path);
+  c.live_path = "live.json";
+  c.log_path = "validator.log";
+  r.string("live_file", c.live_path, 4096, true);
+  r.string("log_file", c.log_path, 4096, true);
   r.seconds("poll_interval_s", c.poll_interval, 0.01, 3600);
   r.finish();
 }
@@ -277,6 +281,15 @@ Result<ValidatorConfig> parse_config(std::string_view text, std::string_view sou
   }
   read_launcher(TableReader(top.table("launcher"), "launcher", errors), c);
   read_remote(TableReader(top.table("remote"), "remote", errors), c.remote);
+  {
+    TableReader d(top.table("dashboard"), "dashboard", errors);
+    d.string("listen", c.dashboard_listen, 300, true);
+    d.number("rate_per_s", c.dashboard_rate_per_s, 0.1, 100'000);
+    int64_t burst = c.dashboard_burst;
+    d.integer("burst", burst, 1, 100'000);
+    c.dashboard_burst = static_cast<int>(burst);
+    d.finish();
+  }
   top.finish();
   if (!errors.any()) {
     if (c.payment_account.empty())
@@ -299,7 +312,7 @@ Result<ValidatorConfig> parse_config(std::string_view text, std::string_view sou
   if (errors.any()) return invalid(errors.first());
   if (c.wallets_dir.empty()) c.wallets_dir = ledger::default_wallets_dir();
   for (std::string* p : {&c.ledger_path, &c.wallets_dir, &c.store_path, &c.logs_dir,
-                         &c.status_path, &c.prompts.corpus, &c.container.models_dir,
+                         &c.status_path, &c.live_path, &c.log_path, &c.prompts.corpus, &c.container.models_dir,
                          &c.remote.token_file, &c.remote.ca_file})
     *p = resolve(base_dir, *p);
   c.run.model = c.model;

@@ -54,6 +54,10 @@ struct ValidatorConfig {
   std::string store_path = "arena.db";
   std::string logs_dir = "logs";
   std::string status_path = "status.json";
+  // The running round's progress and the validator's own log, for the dashboard ("" = off;
+  // a config file defaults them to live.json and validator.log).
+  std::string live_path;
+  std::string log_path;
   std::chrono::milliseconds poll_interval{12'000};
   // [margin]
   arena::MarginPolicy margin;
@@ -83,6 +87,11 @@ struct ValidatorConfig {
   // [launcher.container] and [launcher.sandbox]: the container runner (runner/)
   runner::ContainerLauncherOptions container;
   RemoteWorkersConfig remote;
+  // [dashboard]: the read API and web UI served by the validator itself ("" = not served;
+  // `cacheon dashboard` serves the same standalone).
+  std::string dashboard_listen;          // "HOST:PORT"
+  double dashboard_rate_per_s = 20;      // per client address
+  int dashboard_burst = 60;
 
   std::string source;  // the file it came from ("" when parsed from text)
 };

@@ -98,25 +98,30 @@ Status Validator::run_round(const store::RoundRow& start, PassReport& rep,
         if (!evals.ok()) return evals.error();
         EvalJob job{r.id, r.block, r.block_hash, {}};
         for (const auto& e : *evals) job.participants.push_back(e.participant);
+        live_.begin_round(r.id, *evals);
         for (const auto& e : *evals) {
           if (e.state == store::EvalState::done) continue;
           if (stop && stop->load()) {
             rep.stopped = true;
             worker_.finish_job();
+            live_.end_round();
             return {};
           }
           auto claimed = store_.claim_evaluation(r.id, e.participant.key);
           if (!claimed.ok()) return claimed.error();
           if (!*claimed) continue;  // someone else's (cannot happen with one validator)
           crash_.hit("eval.claimed");
+          live_.evaluating(e.participant.key);
           store::EvalResult result = worker_.evaluate(job, e.participant, e.attempts + 1,
                                                       [&] { crash_.hit("eval.launched"); });
           crash_.hit("eval.finished");
           if (Status s = store_.record_evaluation(r.id, e.participant.key, result); !s) return s;
+          live_.evaluated(e.participant.key, result);
           crash_.hit("eval.recorded");
           ++rep.evaluations;
         }
         worker_.finish_job();
+        live_.end_round();
         // Fingerprints learned in this round may reveal copies: judge them before ranking.
         if (Status s = dedupe_and_queue(rep); !s) return s;
         if (Status s = score_round(r); !s) return s;
@@ -203,7 +208,11 @@ Status Validator::score_round(const store::RoundRow& round) {
   if (!out.ok()) return out.error();
   nlohmann::json detail = {{"round", round.id},
                            {"results", results},
-                           {"events", events_json(out->events)}};
+                           {"events", events_json(out->events)},
+                           {"margin", out->margin ? nlohmann::json(*out->margin) : nullptr},
+                           {"overtake_threshold", out->overtake_threshold
+                                                      ? nlohmann::json(*out->overtake_threshold)
+                                                      : nullptr}};
   auto id = store_.record_standings(round.id, row_from_standings(out->standings, round.block, detail),
                                     retry);
   if (!id.ok()) return id.error();

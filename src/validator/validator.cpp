@@ -50,7 +50,22 @@ Validator::Validator(const ValidatorConfig& config, ledger::Ledger& ledger,
       hotkey_(std::move(hotkey)),
       progress_(progress),
       crash_(std::move(crash)),
-      worker_(executor) {}
+      worker_(executor),
+      live_(config.live_path) {
+  if (!config_.log_path.empty()) log_ = std::make_unique<LogFile>(config_.log_path);
+  // Every message goes to the log file; phase ends too (the log shows how long each run took).
+  progress_.set_observer([this](const harness::ProgressUpdate& u) {
+    live_.on_progress(u);
+    if (!log_) return;
+    if (!u.message.empty())
+      log_->write(u.message);
+    else if (u.total > 0 && u.done == u.total)
+      log_->write(fmt::format("{} {}/{}{}{}", u.phase, u.done, u.total, u.note.empty() ? "" : " ",
+                              u.note));
+  });
+}
+
+Validator::~Validator() { progress_.set_observer({}); }
 
 Result<arena::Standings> Validator::current_standings() {
   auto row = store_.latest_standings();

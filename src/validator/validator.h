@@ -31,7 +31,9 @@
 #include "ledger/ledger.h"
 #include "store/arena_store.h"
 #include "validator/config.h"
+#include "core/log_file.h"
 #include "validator/crash_points.h"
+#include "validator/live_status.h"
 #include "runner/launcher.h"
 #include "validator/worker.h"
 
@@ -60,6 +62,10 @@ class Validator {
   Validator(const ValidatorConfig& config, ledger::Ledger& ledger, store::ArenaStore& store,
             EvalExecutor& executor, ledger::Keypair hotkey, harness::Progress& progress,
             CrashPoints crash = {});
+
+  ~Validator();
+  Validator(const Validator&) = delete;
+  Validator& operator=(const Validator&) = delete;
 
   // One pass; an error means nothing further could be done in this pass (e.g. the ledger is
   // unreachable); the next pass resumes from the store.
@@ -97,6 +103,8 @@ class Validator {
   EvalExecutor& worker_;
   const std::atomic<bool>* stop_ = nullptr;
   std::string last_error_;
+  LiveStatus live_;               // live.json for the dashboard
+  std::unique_ptr<LogFile> log_;  // the validator's log file (null when off)
 };
 
 // Conversions between the arena's standings and the store's rows (pure).

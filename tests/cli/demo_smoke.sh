@@ -11,7 +11,9 @@ BUILD="$(cd "$1" && pwd)"
 WORK="$(mktemp -d)"
 trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-OUT="$WORK/demo"
+# DEMO_DATA_OUT: run the demo there and keep it (ctest's demo_data fixture: the dashboard tests
+# read a store filled by this real round).
+OUT="${DEMO_DATA_OUT:-$WORK/demo}"
 # Re-running starts from scratch: a previous run's directory is wiped (a foreign one is refused).
 mkdir -p "$OUT"
 touch "$OUT/stale" "$OUT/.cacheon-demo"
@@ -19,7 +21,7 @@ touch "$OUT/stale" "$OUT/.cacheon-demo"
 DEMO_BUILD=0 DEMO_OUT="$OUT" "$ROOT/scripts/demo.sh" "$BUILD" >"$WORK/demo.txt" 2>&1 ||
   fail "demo.sh exited $?: $(tail -n 30 "$WORK/demo.txt")"
 [ ! -e "$OUT/stale" ] || fail "the previous run's files were kept"
-for f in status.json arena.db ledger.db validator.toml standings.txt; do
+for f in status.json live.json validator.log arena.db ledger.db validator.toml standings.txt; do
   [ -s "$OUT/$f" ] || fail "$f missing"
 done
 ls "$OUT"/logs/round-1/*.json >/dev/null 2>&1 || fail "no evaluation reports"

@@ -455,3 +455,28 @@ TEST(ArenaStandings, EventsCarryRolesAndScores) {
 
 }  // namespace
 }  // namespace cacheon::arena
+
+namespace cacheon::arena {
+namespace {
+
+// The dashboard's leader history shows the bar a challenger had to clear: the incumbent's fresh
+// score plus the margin at the round block; nothing when no incumbent competes.
+TEST(ArenaStandings, OvertakeThresholdIsReported) {
+  const Standings led{holder("A", 10, 1, 1000, 0.05), std::nullopt};
+  MarginPolicy half_decayed;  // 1% decaying over 50,400 blocks, half way through
+  auto r = update_standings(
+      {led, {pass("A", 10, 0.04), pass("B", 20, 0.045)}, metagraph(), half_decayed, 26'200});
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->margin && r->overtake_threshold);
+  EXPECT_DOUBLE_EQ(*r->margin, 0.005);
+  EXPECT_DOUBLE_EQ(*r->overtake_threshold, 0.045);  // the fresh 0.04 + 0.005: B ties, A defends
+  EXPECT_EQ(r->standings.leader->hotkey, "A");
+
+  auto first = update_standings({{}, {pass("B", 20, 0.03)}, metagraph(), {}, 1000});
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->margin.has_value());
+  EXPECT_FALSE(first->overtake_threshold.has_value());
+}
+
+}  // namespace
+}  // namespace cacheon::arena

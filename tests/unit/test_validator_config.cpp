@@ -52,6 +52,29 @@ TEST(ValidatorConfig, TheShippedExampleParses) {
   EXPECT_DOUBLE_EQ(c->weights.target, d.weights.target);
   EXPECT_EQ(c->store_path, "/etc/cacheon/arena.db");
   EXPECT_EQ(c->ledger_path, "/etc/cacheon/ledger.db");
+  EXPECT_EQ(c->live_path, "/etc/cacheon/live.json");
+  EXPECT_EQ(c->log_path, "/etc/cacheon/validator.log");
+  EXPECT_EQ(c->dashboard_listen, d.dashboard_listen);
+  EXPECT_DOUBLE_EQ(c->dashboard_rate_per_s, d.dashboard_rate_per_s);
+  EXPECT_EQ(c->dashboard_burst, d.dashboard_burst);
+}
+
+TEST(ValidatorConfig, DashboardAndItsFiles) {
+  auto c = parse(
+      "[validator]\nlive_file = \"\"\nlog_file = \"/var/log/v.log\"\n"
+      "[dashboard]\nlisten = \"0.0.0.0:8080\"\nrate_per_s = 5.0\nburst = 10\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->live_path, "");  // off
+  EXPECT_EQ(c->log_path, "/var/log/v.log");
+  EXPECT_EQ(c->dashboard_listen, "0.0.0.0:8080");
+  EXPECT_DOUBLE_EQ(c->dashboard_rate_per_s, 5.0);
+  EXPECT_EQ(c->dashboard_burst, 10);
+  for (const char* bad : {"[dashboard]\nburst = 0\n", "[dashboard]\nrate_per_s = 0.0\n",
+                          "[dashboard]\nlisten = 8080\n", "[dashboard]\nport = 1\n"}) {
+    auto b = parse(bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.error().message.find("dashboard."), std::string::npos) << b.error().message;
+  }
 }
 
 TEST(ValidatorConfig, MinimalFileGetsDefaultsAndResolvesPaths) {
