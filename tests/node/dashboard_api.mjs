@@ -85,17 +85,19 @@ try {
         q.improvement === p.improvement && q.gates_passed === p.gates_passed && q.note === p.note;
       check(same, `${e.hotkey} prompt ${i}: ${JSON.stringify(q)} vs ${JSON.stringify(p)}`);
     });
-    if (e.result.logs && fs.existsSync(e.result.logs)) {
+    if (e.result.logs && fs.existsSync(e.result.logs)) check(d.links.logs, `${e.hotkey} log link`);
+    if (e.result.logs && fs.existsSync(e.result.logs) && d.links.logs) {
       const r = await fetch(base + d.links.logs);
       const text = await r.text();
       const file = fs.readFileSync(e.result.logs, "utf8");
       check(r.headers.get("content-type").startsWith("text/plain"), "logs are text/plain");
       check(file.length <= 1 << 20 ? text === file : file.endsWith(text),
             `${e.hotkey} log equals the file`);
-    } else {
+    } else if (!(e.result.logs && fs.existsSync(e.result.logs))) {
       check(d.links.logs === null, "no log link without a log file");
     }
-    if (e.result.report && fs.existsSync(e.result.report)) {
+    if (e.result.report && fs.existsSync(e.result.report)) check(d.links.report, "report link");
+    if (e.result.report && fs.existsSync(e.result.report) && d.links.report) {
       const rep = await getJson(base, d.links.report);
       const file = JSON.parse(fs.readFileSync(e.result.report, "utf8"));
       check(JSON.stringify(rep) === JSON.stringify(file), `${e.hotkey} report equals the file`);
