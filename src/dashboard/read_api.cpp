@@ -101,6 +101,24 @@ std::optional<std::string> str_param(const Target& t, const std::string& name) {
 
 Reply bad(const Error& e) { return error_reply(400, e.code, e.message); }
 
+struct Paging {
+  int limit = 50;
+  int64_t offset = 0;
+};
+
+// limit (1..500) and offset (>= 0) of a list route.
+Result<Paging> paging(const Target& t, int64_t default_limit = 50) {
+  auto limit = int_param(t, "limit", default_limit, 1, 500);
+  auto offset = int_param(t, "offset", 0, 0, int64_t{1} << 40);
+  if (!limit.ok()) return limit.error();
+  if (!offset.ok()) return offset.error();
+  return Paging{static_cast<int>(*limit), *offset};
+}
+
+json page_json(int64_t total, const Paging& p, json items) {
+  return {{"total", total}, {"limit", p.limit}, {"offset", p.offset}, {"items", std::move(items)}};
+}
+
 Reply store_error(const Error& e) {
   return error_reply(503, "store_unavailable", "the arena store cannot be read: " + e.message);
 }
@@ -206,29 +224,25 @@ class Handler {
   }
 
   Reply history(const Target& t) {
-    auto limit = int_param(t, "limit", 100, 1, 500);
-    auto offset = int_param(t, "offset", 0, 0, int64_t{1} << 40);
-    if (!limit.ok()) return bad(limit.error());
-    if (!offset.ok()) return bad(offset.error());
+    auto p = paging(t, 100);
+    if (!p.ok()) return bad(p.error());
     auto total = store::standings_count(store_);
-    auto rows = store::standings_page(store_, static_cast<int>(*limit), *offset);
+    auto rows = store::standings_page(store_, p->limit, p->offset);
     if (!total.ok()) return store_error(total.error());
     if (!rows.ok()) return store_error(rows.error());
     json items = json::array();
     for (const auto& r : *rows) items.push_back(history_item_json(store_, r));
-    return json_reply(200, {{"total", *total}, {"limit", *limit}, {"offset", *offset},
-                            {"items", items}});
+    return json_reply(200, page_json(*total, *p, std::move(items)));
   }
 
   Reply evaluations(const Target& t) {
     store::EvalQuery q;
-    auto limit = int_param(t, "limit", 50, 1, 500);
-    auto offset = int_param(t, "offset", 0, 0, int64_t{1} << 40);
+    auto p = paging(t);
+    if (!p.ok()) return bad(p.error());
     auto round = int_param(t, "round", -1, 0, int64_t{1} << 62);
-    for (auto* r : {&limit, &offset, &round})
-      if (!r->ok()) return bad(r->error());
-    q.limit = static_cast<int>(*limit);
-    q.offset = *offset;
+    if (!round.ok()) return bad(round.error());
+    q.limit = p->limit;
+    q.offset = p->offset;
     if (*round >= 0) q.round_id = *round;
     q.hotkey = str_param(t, "hotkey");
     q.reason = str_param(t, "reason");
@@ -269,8 +283,7 @@ class Handler {
       if (it == uids.end()) it = uids.emplace(e.round_id, uids_of_round(store_, e.round_id)).first;
       items.push_back(eval_summary_json(e, it->second));
     }
-    return json_reply(200, {{"total", page->total}, {"limit", q.limit}, {"offset", q.offset},
-                            {"items", items}});
+    return json_reply(200, page_json(page->total, *p, std::move(items)));
   }
 
   Reply evaluation(const std::vector<std::string>& seg, const Target& t) {
@@ -286,7 +299,7 @@ class Handler {
     const std::string& what = seg[1];
     if (seg.size() != 2 || !e.result)
       return error_reply(404, "not_found", "nothing recorded for this evaluation yet");
-    if (what == "logs") return tail(e.result->logs_path, t);
+    if (what == "logs") return tail(e.result->logs_path, src_.logs_root, t);
     if (what != "report" && what != "report.html")
       return error_reply(404, "not_found", "no such route");
     auto text = read_whole(e.result->report_path, src_.logs_root, ReadApi::kMaxReportBytes);
@@ -305,10 +318,11 @@ class Handler {
     return r;
   }
 
-  Reply tail(const std::string& path, const Target& t) {
+  // The last tail_bytes of a log under `root` ("" = any path: the validator's own log).
+  Reply tail(const std::string& path, const std::string& root, const Target& t) {
     auto bytes = int_param(t, "tail_bytes", ReadApi::kMaxLogBytes, 1, ReadApi::kMaxLogBytes);
     if (!bytes.ok()) return bad(bytes.error());
-    auto tail = read_tail(path, src_.logs_root, static_cast<size_t>(*bytes));
+    auto tail = read_tail(path, root, static_cast<size_t>(*bytes));
     if (!tail.ok()) return file_error(tail.error());
     Reply r;
     r.content_type = "text/plain; charset=utf-8";
@@ -320,25 +334,15 @@ class Handler {
   Reply validator_log(const Target& t) {
     if (src_.validator_log.empty())
       return error_reply(404, "not_found", "no validator log is configured");
-    auto bytes = int_param(t, "tail_bytes", ReadApi::kMaxLogBytes, 1, ReadApi::kMaxLogBytes);
-    if (!bytes.ok()) return bad(bytes.error());
-    auto tail = read_tail(src_.validator_log, "", static_cast<size_t>(*bytes));
-    if (!tail.ok()) return file_error(tail.error());
-    Reply r;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = std::move(tail->text);
-    r.headers.emplace_back("X-Log-Truncated", tail->truncated ? "true" : "false");
-    return r;
+    return tail(src_.validator_log, "", t);
   }
 
   Reply submissions(const Target& t) {
     store::SubmissionQuery q;
-    auto limit = int_param(t, "limit", 50, 1, 500);
-    auto offset = int_param(t, "offset", 0, 0, int64_t{1} << 40);
-    if (!limit.ok()) return bad(limit.error());
-    if (!offset.ok()) return bad(offset.error());
-    q.limit = static_cast<int>(*limit);
-    q.offset = *offset;
+    auto p = paging(t);
+    if (!p.ok()) return bad(p.error());
+    q.limit = p->limit;
+    q.offset = p->offset;
     q.hotkey = str_param(t, "hotkey");
     if (auto s = str_param(t, "state")) {
       q.state = store::parse_submission_state(*s);
@@ -361,21 +365,17 @@ class Handler {
                        {"seen_block", r.seen_block},
                        {"latest_evaluation_id", latest}});
     }
-    return json_reply(200, {{"total", page->total}, {"limit", q.limit}, {"offset", q.offset},
-                            {"items", items}});
+    return json_reply(200, page_json(page->total, *p, std::move(items)));
   }
 
   Reply rounds(const Target& t) {
-    auto limit = int_param(t, "limit", 50, 1, 500);
-    auto offset = int_param(t, "offset", 0, 0, int64_t{1} << 40);
-    if (!limit.ok()) return bad(limit.error());
-    if (!offset.ok()) return bad(offset.error());
-    auto page = store::round_summaries(store_, static_cast<int>(*limit), *offset);
+    auto p = paging(t);
+    if (!p.ok()) return bad(p.error());
+    auto page = store::round_summaries(store_, p->limit, p->offset);
     if (!page.ok()) return store_error(page.error());
     json items = json::array();
     for (const auto& r : page->items) items.push_back(round_summary_json(r));
-    return json_reply(200, {{"total", page->total}, {"limit", *limit}, {"offset", *offset},
-                            {"items", items}});
+    return json_reply(200, page_json(page->total, *p, std::move(items)));
   }
 
   Reply round(const std::string& id_text) {
