@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "harness/eval.h"
+#include "harness/html_report.h"
 
 using namespace cacheon;
 using namespace cacheon::harness;
@@ -201,6 +202,10 @@ int main(int argc, char** argv) {
                    "the baseline's noise")
       ->capture_default_str();
   add_common(eval, eval_o);
+  std::string html_path;
+  eval->add_option("--html", html_path,
+                   "Also write the evaluation as one self-contained HTML page (verdict, per-prompt "
+                   "table, token timelines, gates, overhead)");
 
   cli::SubcommandRuns runs;
   cli::add_ledger_commands(app, runs);
@@ -270,5 +275,13 @@ int main(int argc, char** argv) {
   EvalOutcome out = run_eval(cfg, progress);
   emit(eval_o, out.report, out.summary);
   if (!write_report(eval_o.out, out.report)) return 3;
+  if (!html_path.empty()) {
+    std::ofstream f(html_path, std::ios::binary | std::ios::trunc);
+    f << harness::eval_report_html(out.report);
+    if (!f) {
+      fmt::print(stderr, "error: cannot write the HTML report to {}\n", html_path);
+      return 3;
+    }
+  }
   return out.exit_code;
 }

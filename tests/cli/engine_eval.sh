@@ -48,7 +48,7 @@ SMALL=(--model tiny --warmup 1 --prompts 3 --input-tokens 160 --output-tokens 16
 # Same model on both sides: every gate passes (exit 0).
 "$BIN/cacheon" eval --baseline "$BASE" --candidate "$CAND" --scorer "$SCORER" \
   --gates first-mismatch,structural,teacher-forcing "${SMALL[@]}" --out "$WORK/same.json" \
-  >"$WORK/same.txt" || fail "eval of the same model exited $?: $(cat "$WORK/same.txt")"
+  --html "$WORK/same.html" >"$WORK/same.txt" || fail "eval of the same model exited $?: $(cat "$WORK/same.txt")"
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const gates = JSON.stringify(r.verdict);
@@ -59,7 +59,8 @@ node -e '
 
 # The corrupted copy as the candidate: correctness fails (exit 1), by first-mismatch...
 set +e
-"$BIN/cacheon" eval --baseline "$BASE" --candidate "$CORRUPT" "${SMALL[@]}" --json >"$WORK/c1.json"
+"$BIN/cacheon" eval --baseline "$BASE" --candidate "$CORRUPT" "${SMALL[@]}" --json \
+  --html "$WORK/c1.html" >"$WORK/c1.json"
 rc=$?
 # ...and by the trusted scorer alone.
 "$BIN/cacheon" eval --baseline "$BASE" --candidate "$CORRUPT" --scorer "$SCORER" \
@@ -71,6 +72,30 @@ grep -q '"reason_code": "correctness_first_mismatch"' "$WORK/c1.json" || fail "c
 [ "$rc2" = 1 ] || fail "the corrupted copy (teacher-forcing only) exited $rc2, want 1"
 grep -q '"reason_code": "correctness_teacher_forcing"' "$WORK/c2.json" ||
   fail "corrupt: teacher-forcing did not catch it"
+
+# The HTML reports (--html): self-contained (no script, nothing fetched), the verdict, one row
+# per scored prompt, a timeline per prompt; the corrupted run's page shows the failing gate and
+# where the tokens part.
+for page in same c1; do
+  h="$WORK/$page.html"
+  [ -s "$h" ] || fail "$page.html was not written"
+  ! grep -qiE '<script|src="http|href="http|<link|@import' "$h" || fail "$page.html is not self-contained"
+  [ "$(grep -o '<th scope="row" class="l">[0-9]*</th>' "$h" | sort -u | wc -l)" -ge 3 ] ||
+    fail "$page.html: fewer than 3 prompt rows"
+  [ "$(grep -o '<svg class="timeline"' "$h" | wc -l)" -eq 3 ] || fail "$page.html: not 3 timelines"
+done
+grep -q 'badge pass">PASSED' "$WORK/same.html" || fail "same.html: no PASSED verdict"
+grep -q 'badge fail">FAILED' "$WORK/c1.html" || fail "c1.html: no FAILED verdict"
+grep -q 'correctness_first_mismatch' "$WORK/c1.html" || fail "c1.html: no reason code"
+grep -q 'First divergence at token' "$WORK/c1.html" || fail "c1.html: no divergence shown"
+# An unwritable --html path: exit 3 with one error line.
+set +e
+"$BIN/cacheon" eval --baseline "$BASE" --candidate "$CAND" "${SMALL[@]}" \
+  --html "$WORK/no/such/dir/r.html" >/dev/null 2>"$WORK/html.err"
+rc=$?
+set -e
+[ "$rc" = 3 ] && grep -q "cannot write the HTML report" "$WORK/html.err" ||
+  fail "unwritable --html: rc $rc: $(cat "$WORK/html.err")"
 
 # Usage errors: one line, exit 2.
 set +e
