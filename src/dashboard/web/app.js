@@ -1,5 +1,5 @@
-// The dashboard's shell: hash routing, the status poll (every 2 s while a round runs, 10 s
-// otherwise) and the honest-state banners (API unreachable, validator stale, store unreadable).
+// The dashboard's shell: hash routing, the poll (live progress every 2 s while a round runs,
+// 10 s otherwise) and the honest-state banners (API unreachable, validator stale, store unreadable).
 import { getJson, link, onLinkChange } from "./api.js";
 import { h, clear, clock, relTime } from "./format.js";
 import * as pulse from "./pulse.js";
@@ -11,13 +11,14 @@ const STALE_STATUS_MS = 5 * 60 * 1000;
 const FAST_MS = 2000;
 const SLOW_MS = 10000;
 const DOWN_MS = 5000;
+const HIDDEN_MS = 60000;
 
 const main = document.getElementById("main");
 const bannerBox = document.getElementById("banners");
 const updatedEl = document.getElementById("updated");
 const footer = document.getElementById("validator-info");
 
-const state = { status: null, statusError: null };
+const state = { status: null, statusAt: 0, statusError: null, liveKey: null };
 let current = null; // {name, page}
 let timer = null;
 
@@ -117,20 +118,40 @@ function renderFooter(s) {
                 ` · netuid ${v.netuid ?? "?"} · model ${v.model || "?"}`);
 }
 
-async function poll() {
+// Each tick reads /api/v1/live (a small file, cheap); the status (store queries) every 10 s, or
+// at once when the live file shows a participant finishing or a round starting or ending.
+async function poll(force = false) {
   clearTimeout(timer);
+  let live = null;
   try {
-    state.status = await getJson("/api/v1/status");
-    state.statusError = null;
-    renderFooter(state.status);
-    if (current && current.page.update) current.page.update(state.status);
-  } catch (e) {
-    state.statusError = e;
-    if (current && current.page.offline) current.page.offline(e);
+    live = await getJson("/api/v1/live");
+  } catch {
+    // reported through the link state and the status below
   }
+  const liveKey = live && JSON.stringify([live.active, live.round,
+    (live.participants || []).map((p) => p.state)]);
+  const due = force || !state.status || Date.now() - state.statusAt >= SLOW_MS - 500 ||
+              liveKey !== state.liveKey;
+  state.liveKey = liveKey;
+  if (due && link.reachable) {
+    try {
+      state.status = await getJson("/api/v1/status");
+      state.statusAt = Date.now();
+      state.statusError = null;
+      renderFooter(state.status);
+    } catch (e) {
+      state.statusError = e;
+    }
+  } else if (!link.reachable) {
+    state.statusError = new Error("unreachable");
+  }
+  if (state.status && live && (live.updated_ms ?? 0) >= (state.status.live?.updated_ms ?? 0))
+    state.status = { ...state.status, live };
+  if (current && state.status && link.reachable && current.page.update) current.page.update(state.status);
   renderBanners();
-  const live = state.status && state.status.live;
-  const next = !link.reachable ? DOWN_MS : live && live.active && !live.stale ? FAST_MS : SLOW_MS;
+  const l = state.status && state.status.live;
+  let next = !link.reachable ? DOWN_MS : l && l.active && !l.stale ? FAST_MS : SLOW_MS;
+  if (document.hidden) next = Math.max(next, HIDDEN_MS); // a background tab asks rarely
   timer = setTimeout(poll, next);
 }
 
@@ -138,12 +159,12 @@ const ctx = {
   get status() {
     return state.status;
   },
-  refresh: () => poll(),
+  refresh: () => poll(true),
 };
 
 onLinkChange(renderBanners);
 document.getElementById("refresh").addEventListener("click", () => {
-  poll();
+  poll(true);
   if (current && current.page.refresh) current.page.refresh();
 });
 window.addEventListener("hashchange", navigate);
