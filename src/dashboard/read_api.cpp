@@ -378,6 +378,19 @@ class Handler {
     return json_reply(200, page_json(page->total, *p, std::move(items)));
   }
 
+  // The round's baseline server log. The file name is the validator worker's convention
+  // (validator/worker.cpp round_dir: <logs_dir>/round-<id>/baseline.log).
+  std::string baseline_log_path(int64_t round_id) const {
+    if (src_.logs_root.empty()) return {};
+    return (fs::path(src_.logs_root) / fmt::format("round-{}", round_id) / "baseline.log").string();
+  }
+
+  Reply round_baseline_log(const std::string& id_text, const Target& t) {
+    auto id = to_int(id_text);
+    if (!id) return error_reply(404, "not_found", "no such round");
+    return tail(baseline_log_path(*id), src_.logs_root, t);
+  }
+
   Reply round(const std::string& id_text) {
     auto id = to_int(id_text);
     if (!id) return error_reply(404, "not_found", "no such round");
@@ -394,6 +407,9 @@ class Handler {
     auto st = store::standings_of_round(store_, *id);
     if (!st.ok()) return store_error(st.error());
     j["standings"] = st->has_value() ? history_item_json(store_, **st) : json(nullptr);
+    j["links"] = {{"baseline_log", servable(baseline_log_path(*id), src_.logs_root)
+                                       ? json(fmt::format("/api/v1/rounds/{}/baseline-log", *id))
+                                       : json(nullptr)}};
     return json_reply(200, j);
   }
 
@@ -469,6 +485,8 @@ Reply ReadApi::handle(const std::string& target) const {
   if (seg.size() == 1 && head == "rounds") return h.rounds(*t);
   if (seg.size() == 1 && head == "submissions") return h.submissions(*t);
   if (seg.size() == 2 && head == "rounds") return h.round(seg[1]);
+  if (seg.size() == 3 && head == "rounds" && seg[2] == "baseline-log")
+    return h.round_baseline_log(seg[1], *t);
   if (seg.size() == 2 && head == "logs" && seg[1] == "validator") return h.validator_log(*t);
   return error_reply(404, "not_found", "no such route");
 }

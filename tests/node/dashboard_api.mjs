@@ -123,6 +123,13 @@ try {
   check(r1.evaluations.length === status.rounds[0].evaluations.length, "round participants");
   check(JSON.stringify(r1.standings?.events) === JSON.stringify(status.standings_detail?.events),
         "the round's standings events equal status.json's");
+  const baselineLog = path.join(demo, "logs", `round-${status.rounds[0].id}`, "baseline.log");
+  check(fs.existsSync(baselineLog) && r1.links.baseline_log, "the round links its baseline log");
+  if (r1.links.baseline_log) {
+    const text = await (await fetch(base + r1.links.baseline_log)).text();
+    const file = fs.readFileSync(baselineLog, "utf8");
+    check(file.length <= 1 << 20 ? text === file : file.endsWith(text), "baseline log equals the file");
+  }
   const hist = await getJson(base, "/api/v1/leader/history");
   check(hist.items.length === (status.standings_history ?? []).length, "history length");
 

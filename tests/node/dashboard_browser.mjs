@@ -229,6 +229,17 @@ try {
     check(await page.locator("table.data tbody tr").count() === r1.evaluations.length,
           "round 1 shows one row per evaluation");
     await shot(page, "round.png");
+    // Its baseline log, through the logs viewer.
+    check(!!r1.links?.baseline_log, "round 1 links its baseline log");
+    if (r1.links?.baseline_log) {
+      const tail = await (await fetch(base + r1.links.baseline_log)).text();
+      await page.click('a[href="#/logs/round/1"]');
+      await page.waitForFunction(() => location.hash === "#/logs/round/1", null, WAIT);
+      await page.waitForFunction((n) => (document.querySelector("pre.log")?.textContent || "").length === n,
+                                 tail.length, WAIT).catch(() => {});
+      const shown = await page.locator("pre.log").evaluate((el) => el.textContent);
+      check(shown === tail, `the baseline log shows the API's tail (${shown.length} vs ${tail.length})`);
+    }
   }
 
   // --- Phone: no horizontal page overflow on the pulse and the table pages.

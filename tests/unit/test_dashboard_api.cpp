@@ -250,6 +250,12 @@ TEST_F(DashboardApi, RoundsHistoryLiveAndValidatorLog) {
   EXPECT_EQ(r1["standings"]["leader"]["hotkey"], "alice");
   EXPECT_EQ(r1["standings"]["events"][0]["code"], "crowned");
   EXPECT_TRUE(get("/api/v1/rounds/2")["standings"].is_null());
+  EXPECT_TRUE(r1["links"]["baseline_log"].is_null());  // none written yet
+  file("logs/round-1/baseline.log", "baseline up\n");
+  EXPECT_EQ(get("/api/v1/rounds/1")["links"]["baseline_log"], "/api/v1/rounds/1/baseline-log");
+  EXPECT_EQ(get("/api/v1/rounds/1/baseline-log").get<std::string>(), "baseline up\n");
+  get("/api/v1/rounds/2/baseline-log", 404);
+  get("/api/v1/rounds/x/baseline-log", 404);
   get("/api/v1/rounds/7", 404);
   json hist = get("/api/v1/leader/history");
   ASSERT_EQ(hist["items"].size(), 1u);

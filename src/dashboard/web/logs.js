@@ -40,6 +40,9 @@ export function mount(main, route) {
     if (r.parts[0] === "evaluation" && /^\d+$/.test(r.parts[1] || ""))
       return { url: `/api/v1/evaluations/${r.parts[1]}/logs`, name: `Container log of evaluation #${r.parts[1]}`,
                evalId: r.parts[1] };
+    if (r.parts[0] === "round" && /^\d+$/.test(r.parts[1] || ""))
+      return { url: `/api/v1/rounds/${r.parts[1]}/baseline-log`,
+               name: `Baseline log of round ${r.parts[1]}`, evalId: null };
     return null;
   }
 
@@ -79,7 +82,7 @@ export function mount(main, route) {
     pre.textContent = "";
     note.hidden = true;
     if (!target) {
-      meta.textContent = "Logs are at #/logs/validator and #/logs/evaluation/ID.";
+      meta.textContent = "Logs are at #/logs/validator, #/logs/evaluation/ID and #/logs/round/ID.";
       return;
     }
     load();

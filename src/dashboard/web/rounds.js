@@ -97,7 +97,9 @@ function roundView(r) {
       h("dt", {}, "Block hash"), h("dd", {}, h("code", { class: "wrap" }, r.block_hash || "—")),
       h("dt", {}, "Created"), h("dd", {}, timeEl(r.created_ms)),
       h("dt", {}, "Results"), h("dd", {}, `${num(r.participants)} participants: ${num(r.passed)} passed, ` +
-        `${num(r.failed)} failed, ${num(r.undecided)} undecided, ${num(r.pending)} pending`)),
+        `${num(r.failed)} failed, ${num(r.undecided)} undecided, ${num(r.pending)} pending`),
+      h("dt", {}, "Baseline log"), h("dd", {}, r.links && r.links.baseline_log
+        ? h("a", { href: `#/logs/round/${r.id}` }, "The baseline server's log") : "—")),
     h("h2", { class: "section" }, "Evaluations"),
   ];
   const evals = r.evaluations || [];
