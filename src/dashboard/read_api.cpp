@@ -160,7 +160,8 @@ Reply live_reply(const DashboardSources& src) {
 
 class Handler {
  public:
-  Handler(const DashboardSources& src, store::ArenaStore& store) : src_(src), store_(store) {}
+  Handler(const DashboardSources& src, store::ArenaStore& store, ReportPageCache& pages)
+      : src_(src), store_(store), pages_(pages) {}
 
   Reply status() {
     json st = read_json_file(src_.status_path);
@@ -309,12 +310,18 @@ class Handler {
       r.body = std::move(*text);
       return r;
     }
+    Reply r;
+    r.content_type = "text/html; charset=utf-8";
+    std::error_code ec;
+    const auto mtime = fs::last_write_time(e.result->report_path, ec);
+    const std::string key = fmt::format("{}|{}|{}", e.result->report_path, text->size(),
+                                        ec ? 0 : mtime.time_since_epoch().count());
+    if (pages_.find(key, r.body)) return r;
     json report = json::parse(*text, nullptr, false);
     if (report.is_discarded())
       return error_reply(500, "report_corrupt", "the stored report is not valid JSON");
-    Reply r;
-    r.content_type = "text/html; charset=utf-8";
     r.body = harness::eval_report_html(report);
+    pages_.put(key, r.body);
     return r;
   }
 
@@ -437,9 +444,26 @@ class Handler {
 
   const DashboardSources& src_;
   store::ArenaStore& store_;
+  ReportPageCache& pages_;
 };
 
 }  // namespace
+
+bool ReportPageCache::find(const std::string& key, std::string& html) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [k, v] : entries_)
+    if (k == key) {
+      html = v;
+      return true;
+    }
+  return false;
+}
+
+void ReportPageCache::put(const std::string& key, const std::string& html) {
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= kEntries) entries_.pop_front();
+  entries_.emplace_back(key, html);
+}
 
 DashboardSources DashboardSources::next_to_store(const std::string& store_path) {
   fs::path dir = fs::absolute(store_path).parent_path();
@@ -472,7 +496,7 @@ Reply ReadApi::handle(const std::string& target) const {
   if (seg.size() == 1 && seg[0] == "live") return live_reply(sources_);
   auto store = store::ArenaStore::open_read_only(sources_.store_path);
   if (!store.ok()) return store_error(store.error());
-  Handler h(sources_, *store);
+  Handler h(sources_, *store, *pages_);
   if (metrics) return h.metrics();
   if (seg.empty() || seg[0].empty()) return error_reply(404, "not_found", "no such route");
   const std::string& head = seg[0];

@@ -4,6 +4,9 @@
 // holds a lock the validator waits on and always sees the latest committed state.
 #pragma once
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,9 +36,23 @@ struct Reply {
 Reply json_reply(int status, const nlohmann::json& body);
 Reply error_reply(int status, std::string_view code, std::string_view message);
 
+// Rendered report pages by (path, size, mtime): a stored report never changes once written, and
+// rendering a large one costs tens of ms. At most kEntries pages are kept.
+class ReportPageCache {
+ public:
+  static constexpr size_t kEntries = 16;
+  bool find(const std::string& key, std::string& html) const;
+  void put(const std::string& key, const std::string& html);
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::pair<std::string, std::string>> entries_;  // oldest first
+};
+
 class ReadApi {
  public:
-  explicit ReadApi(DashboardSources sources) : sources_(std::move(sources)) {}
+  explicit ReadApi(DashboardSources sources)
+      : sources_(std::move(sources)), pages_(std::make_shared<ReportPageCache>()) {}
   // `target` is the request's path and query. Handles /api/v1/* and /metrics; anything else is
   // a 404 reply (the server serves static files before asking).
   Reply handle(const std::string& target) const;
@@ -47,6 +64,7 @@ class ReadApi {
 
  private:
   DashboardSources sources_;
+  std::shared_ptr<ReportPageCache> pages_;
 };
 
 }  // namespace cacheon::dashboard

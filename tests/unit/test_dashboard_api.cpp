@@ -222,6 +222,13 @@ TEST_F(DashboardApi, EvaluationDetailLogsAndReports) {
   Reply html = api.handle(base + "/report.html");
   EXPECT_EQ(html.status, 200);
   EXPECT_EQ(html.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(html.body.find("PASSED"), std::string::npos);
+  EXPECT_EQ(api.handle(base + "/report.html").body, html.body);  // served again (cached)
+  // A rewritten report is rendered afresh (the cache keys on size and mtime).
+  file("logs/round-1/alice.json", R"({"verdict": {"decided": true, "passed": false}})");
+  EXPECT_NE(api.handle(base + "/report.html").body.find("FAILED"), std::string::npos);
+  file("logs/round-1/alice.json", "{not json");
+  EXPECT_EQ(api.handle(base + "/report.html").status, 500);
 
   json bob = get("/api/v1/evaluations?hotkey=bob")["items"][0];
   json bd = get("/api/v1/evaluations/" + std::to_string(bob["id"].get<int64_t>()));
