@@ -77,7 +77,7 @@ class DashboardApi : public ::testing::Test {
     a.blame = "none";
     a.message = "score 0.3000";
     a.logs_path = file("logs/round-1/alice.log", "alice starting\nalice ready\n");
-    a.report_path = file("logs/round-1/alice.json", R"({"verdict": {"passed": true}})");
+    a.report_path = file("logs/round-1/alice.json", R"({"verdict": {"decided": true, "passed": true}})");
     a.fingerprint = "sha256:" + std::string(64, 'f');
     a.prompts = {{0, 64, 64, 500.0, 350.0, 20.0, 0.3, true, ""},
                  {1, 64, 64, 520.0, std::nullopt, std::nullopt, 0.0, true, "no time"}};
