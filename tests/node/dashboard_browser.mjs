@@ -242,6 +242,47 @@ try {
     }
   }
 
+  // --- A round in progress: a second server over the same store with a live file saying so
+  // (written the way validator/live_status.cpp writes it), then the same file gone stale.
+  {
+    const liveFile = path.join(profile, "live.json");
+    const writeLive = (updated) => fs.writeFileSync(liveFile, JSON.stringify({
+      kind: "cacheon.validator.live", version: 1, active: true, round: 9, started_ms: Date.now() - 5000,
+      updated_ms: updated, phase: "C (candidate)", step: { done: 3, total: 6, note: "" },
+      current: { hotkey: "0x" + "ab".repeat(32), commit_block: 30, role: "challenger" },
+      participants: [
+        { hotkey: "0x" + "cd".repeat(32), commit_block: 18, role: "leader", state: "done", passed: true, reason_code: "ok" },
+        { hotkey: "0x" + "ab".repeat(32), commit_block: 30, role: "challenger", state: "running" }],
+      message: "round 9: evaluating <b>not markup</b>" }));
+    writeLive(Date.now());
+    const busy = await startServer(
+      bin, ["dashboard", "--store", path.join(demo, "arena.db"), "--listen", "127.0.0.1:0",
+            "--live", liveFile], { name: "dashboard (live)" });
+    try {
+      await page.goto(`${busy.url}#/`);
+      const box = page.locator("section.live");
+      await page.waitForFunction(() => /Round 9 in progress/.test(document.querySelector("section.live")?.textContent || ""),
+                                 null, WAIT).catch(() => {});
+      const text = await box.innerText();
+      check(/Round 9 in progress/.test(text) && text.includes("C (candidate)"), "the live banner: " + text.slice(0, 200));
+      check(await box.locator("progress").getAttribute("value") === "3" &&
+              await box.locator("progress").getAttribute("max") === "6", "the phase's progress bar");
+      check(await box.locator("ul.chips li").count() === 2, "a chip per participant");
+      check(text.includes("<b>not markup</b>") && await box.locator("b").count() === 0,
+            "the live message is text, not markup");
+      await shot(page, "live.png");
+      writeLive(Date.now() - 5 * 60 * 1000);  // the validator stopped updating it
+      await page.click("button:text-is('Refresh')");
+      await page.waitForFunction(() => /no update for over a minute/.test(document.querySelector("section.live")?.textContent || ""),
+                                 null, WAIT).catch(() => {});
+      check(/no update for over a minute/.test(await box.innerText()), "a stale live file is shown as stale");
+    } finally {
+      busy.child.kill("SIGTERM");
+    }
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector(".cards .card", WAIT);
+  }
+
   // --- Phone: no horizontal page overflow on the pulse and the table pages.
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [hash, file] of [["#/", "pulse-phone.png"], ["#/evaluations", "evaluations-phone.png"]]) {
