@@ -267,6 +267,23 @@ TEST_F(DashboardApi, RoundsHistoryLiveAndValidatorLog) {
   json hist = get("/api/v1/leader/history");
   ASSERT_EQ(hist["items"].size(), 1u);
   EXPECT_TRUE(hist["items"][0]["overtake_threshold"].is_null());
+  {  // a later entry recorded with an incumbent: its margin and threshold come through
+    auto s = store::ArenaStore::open((dir_ / "arena.db").string());
+    ASSERT_TRUE(s.ok());
+    store::StandingsRow st;
+    st.block = 30;
+    st.leader = store::StandingEntry{{"alice", 3}, 1, 0.3, 10};
+    st.detail_json = R"({"refresh": true, "margin": 0.01, "overtake_threshold": 0.31,
+                         "events": [{"code": "defended"}]})";
+    ASSERT_TRUE(s->append_standings(st).ok());
+  }
+  hist = get("/api/v1/leader/history");
+  ASSERT_EQ(hist["items"].size(), 2u);
+  EXPECT_EQ(hist["items"][0]["margin"], 0.01);  // newest first
+  EXPECT_EQ(hist["items"][0]["overtake_threshold"], 0.31);
+  EXPECT_TRUE(hist["items"][0]["round"].is_null());
+  EXPECT_TRUE(hist["items"][0]["recorded_ms"].is_number_integer());
+  EXPECT_EQ(get("/api/v1/leader/history?limit=1&offset=1")["items"][0]["block"], 10);
   EXPECT_EQ(get("/api/v1/leader")["leader"]["score"], 0.3);
 
   // live.json: active and fresh, then active but old (stale), then absent.
